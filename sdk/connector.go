@@ -1,0 +1,204 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/channelhub/channelhub/mapping"
+)
+
+// Connector is what a connector author implements: check credentials, read a
+// stream from a checkpoint, and close. Extra abilities are optional
+// interfaces (Writer, WebhookHandler), found by type assertion and advertised
+// in the Spec.
+type Connector interface {
+	// Check verifies the connection's credentials with the platform. A nil
+	// error means a sync can start. Return a classed error (AuthError,
+	// ConfigError…) naming what the user must fix.
+	Check(ctx context.Context) error
+	// Read emits the records of one stream, from req.Checkpoint on, through
+	// out. Call out.Checkpoint only at a safe boundary: every record before it
+	// has been emitted, and resuming from it loses and repeats nothing the
+	// platform would not repeat. Return nil when the stream is done; return
+	// promptly with ctx.Err() when ctx is cancelled. Do not sleep and retry on
+	// throttling or outages: return ThrottledError / UnavailableError and let
+	// the hub decide.
+	Read(ctx context.Context, req ReadRequest, out Emitter) error
+	// Close releases what the connector holds. It is called once.
+	Close(ctx context.Context) error
+}
+
+// Writer is implemented by connectors that write changes back (tags, points,
+// messages). Write applies actions and returns one result per action, in the
+// same order. An action whose Key was applied before must not be applied
+// again on the platform: return it as StatusDuplicate or StatusApplied.
+type Writer interface {
+	Write(ctx context.Context, actions []Action) []ActionResult
+}
+
+// WebhookHandler is implemented by connectors that take platform callbacks.
+// HandleWebhook must verify the platform's signature before it parses the
+// body any further, and reply what the platform expects.
+type WebhookHandler interface {
+	HandleWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error)
+}
+
+// NewFunc builds a connector from a validated config and the host services.
+// It is called once per connection config; keep it cheap (no network).
+type NewFunc func(ctx context.Context, cfg Config, host *Host) (Connector, error)
+
+// Plugin is what a plugin's main hands to Serve.
+type Plugin struct {
+	Spec Spec
+	New  NewFunc
+}
+
+// Mode is a read mode.
+type Mode int
+
+// Read modes.
+const (
+	// ModeFull reads everything, ignoring any checkpoint from an earlier run
+	// (but honouring the checkpoint of this run when resuming).
+	ModeFull Mode = iota + 1
+	// ModeIncremental reads what changed since the checkpoint.
+	ModeIncremental
+)
+
+// String returns "full" or "incremental".
+func (m Mode) String() string {
+	switch m {
+	case ModeFull:
+		return "full"
+	case ModeIncremental:
+		return "incremental"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode parses "full" or "incremental".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "full":
+		return ModeFull, nil
+	case "incremental":
+		return ModeIncremental, nil
+	}
+	return 0, fmt.Errorf("mode %q: want full or incremental", s)
+}
+
+// ReadRequest asks for one stream.
+type ReadRequest struct {
+	Stream string
+	Mode   Mode
+	// Checkpoint is the cursor last committed for this stream, or nil.
+	Checkpoint []byte
+}
+
+// Emitter receives what Read produces. The sdk batches records; the hub
+// commits each batch with the checkpoint that follows it in one transaction.
+type Emitter interface {
+	// Emit sends one record.
+	Emit(ctx context.Context, r Record) error
+	// Checkpoint marks a safe resume point after every record emitted so far.
+	Checkpoint(ctx context.Context, cursor []byte) error
+	// Progress reports how far the stream is (total 0 when unknown).
+	Progress(ctx context.Context, done, total int64) error
+}
+
+// Record is one canonical record. Exactly one of Member, Order, Points or Bad
+// is set.
+type Record struct {
+	Stream string
+	// ID is the platform's id for the record, unique within the connection and
+	// stream. The hub upserts by it.
+	ID        string
+	UpdatedAt time.Time
+	// Deleted says the record is gone on the platform (unfollowed, erased).
+	Deleted bool
+	Member  *mapping.Member
+	Order   *mapping.Order
+	Points  *mapping.PointsEntry
+	Bad     *BadRecord
+}
+
+// BadRecord is a record the connector could not map. The hub sends it to the
+// dead-letter table with its reason; the run goes on.
+type BadRecord struct {
+	Reason string
+	// Raw is the platform payload, as received.
+	Raw []byte
+	// Location says where it was found (page, file line…).
+	Location string
+}
+
+// Action is one change to apply on the platform.
+type Action struct {
+	// Key is the idempotency key; an action retried with the same key is
+	// applied once.
+	Key  string
+	Type string
+	// Target are the member's identities in this connection's scope.
+	Target []mapping.Identity
+	Params map[string]string
+}
+
+// ActionStatus is the outcome of one action.
+type ActionStatus int
+
+// Action outcomes.
+const (
+	StatusApplied ActionStatus = iota + 1
+	// StatusDuplicate: the key was applied before; nothing was done again.
+	StatusDuplicate
+	// StatusFailed: not applied; Err says why and its class says whether a
+	// retry may help.
+	StatusFailed
+	// StatusRefused: not applied by policy (consent, limits); not retried.
+	StatusRefused
+)
+
+// String returns the status name.
+func (s ActionStatus) String() string {
+	switch s {
+	case StatusApplied:
+		return "applied"
+	case StatusDuplicate:
+		return "duplicate"
+	case StatusFailed:
+		return "failed"
+	case StatusRefused:
+		return "refused"
+	}
+	return fmt.Sprintf("ActionStatus(%d)", int(s))
+}
+
+// ActionResult is the outcome of one action.
+type ActionResult struct {
+	Key    string
+	Status ActionStatus
+	Err    error
+	// PlatformRef is the platform's id for what was done (message id, …).
+	PlatformRef string
+}
+
+// WebhookRequest is an inbound platform callback as the hub received it.
+type WebhookRequest struct {
+	Method string
+	Path   string
+	// Query is the raw query string.
+	Query  string
+	Header http.Header
+	Body   []byte
+}
+
+// WebhookResponse is what the hub answers the platform, plus the records the
+// callback produced.
+type WebhookResponse struct {
+	Status  int
+	Header  http.Header
+	Body    []byte
+	Records []Record
+}
