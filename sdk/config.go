@@ -112,7 +112,10 @@ func (c Config) Bool(name string) bool { b, _ := c.values[name].(bool); return b
 func (c Config) Duration(name string) time.Duration { d, _ := c.values[name].(time.Duration); return d }
 
 // Strings returns a string-list field.
-func (c Config) Strings(name string) []string { l, _ := c.values[name].([]string); return slices.Clone(l) }
+func (c Config) Strings(name string) []string {
+	l, _ := c.values[name].([]string)
+	return slices.Clone(l)
+}
 
 // Has reports whether the field has a value (given or default).
 func (c Config) Has(name string) bool { _, ok := c.values[name]; return ok }

@@ -87,4 +87,3 @@ func (p *grpcPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 	}
 	return r, nil
 }
-
