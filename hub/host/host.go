@@ -1,0 +1,236 @@
+// Package host implements the services the hub offers plugins (sdk.HostService):
+// a credentials cache shared by every plugin process of the hub, with a lease
+// so that only one process fetches a token at a time; a rate limiter shared
+// by every job of a connection; and persistence of config the platform
+// rotated (refresh tokens).
+package host
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/channelhub/channelhub/sdk"
+)
+
+// Tokens is the hub-wide credentials cache. Keys are namespaced by tenant, so
+// one tenant's plugin never reads another tenant's token.
+type Tokens struct {
+	// Lease bounds how long a fetcher may hold a key; default 30s.
+	Lease time.Duration
+	// Margin: a token expiring within it counts as absent; default 5 min.
+	Margin time.Duration
+	Now    func() time.Time
+
+	mu      sync.Mutex
+	tokens  map[string]sdk.Token
+	leases  map[string]time.Time
+	changed chan struct{}
+}
+
+func (t *Tokens) init() {
+	if t.tokens == nil {
+		t.tokens, t.leases, t.changed = map[string]sdk.Token{}, map[string]time.Time{}, make(chan struct{})
+		if t.Lease == 0 {
+			t.Lease = 30 * time.Second
+		}
+		if t.Margin == 0 {
+			t.Margin = 5 * time.Minute
+		}
+		if t.Now == nil {
+			t.Now = time.Now
+		}
+	}
+}
+
+// broadcast wakes every waiter; call with t.mu held.
+func (t *Tokens) broadcast() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+func (t *Tokens) get(ctx context.Context, key string) (sdk.Token, bool, error) {
+	for {
+		t.mu.Lock()
+		t.init()
+		now := t.Now()
+		if tok, ok := t.tokens[key]; ok && now.Add(t.Margin).Before(tok.ExpiresAt) {
+			t.mu.Unlock()
+			return tok, true, nil
+		}
+		if until, held := t.leases[key]; !held || now.After(until) {
+			t.leases[key] = now.Add(t.Lease)
+			t.mu.Unlock()
+			return sdk.Token{}, false, nil
+		}
+		wait := t.changed
+		t.mu.Unlock()
+		select {
+		case <-wait:
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return sdk.Token{}, false, ctx.Err()
+		}
+	}
+}
+
+func (t *Tokens) put(key string, tok sdk.Token) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.init()
+	t.tokens[key] = tok
+	delete(t.leases, key)
+	t.broadcast()
+}
+
+func (t *Tokens) invalidate(key, value string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.init()
+	if value != "" && t.tokens[key].Value == value {
+		delete(t.tokens, key)
+	}
+	if value == "" {
+		delete(t.leases, key)
+	}
+	t.broadcast()
+}
+
+// Limiter holds token buckets per (tenant, connection, api).
+type Limiter struct {
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	rate   float64 // tokens per second; 0 = unlimited
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func (l *Limiter) bucket(key string, rate float64, burst int) *bucket {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buckets == nil {
+		l.buckets = map[string]*bucket{}
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		if burst < 1 {
+			burst = 1
+		}
+		b = &bucket{rate: rate, burst: float64(burst), tokens: float64(burst)}
+		l.buckets[key] = b
+	}
+	return b
+}
+
+// take reserves n tokens and returns how long to wait for them.
+func (l *Limiter) take(b *bucket, n int) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b.rate <= 0 {
+		return 0
+	}
+	now := l.now()
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	b.tokens -= float64(n)
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+}
+
+func (l *Limiter) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *Limiter) sleep(ctx context.Context, d time.Duration) error {
+	if l.Sleep != nil {
+		return l.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ConfigSaver persists config patches (the store implements it).
+type ConfigSaver interface {
+	SaveConfigPatch(ctx context.Context, tenant, connection string, patch []byte) error
+}
+
+// Service is the sdk.HostService of one connection.
+type Service struct {
+	Tenant, Connection string
+	Tokens             *Tokens
+	Limiter            *Limiter
+	// Limits are requests/second per API group; "*" applies to every group
+	// without its own entry. Missing means unlimited.
+	Limits map[string]float64
+	Config ConfigSaver
+}
+
+var _ sdk.HostService = (*Service)(nil)
+
+func (s *Service) key(k string) string { return s.Tenant + "\x00" + k }
+
+// GetToken implements sdk.HostService.
+func (s *Service) GetToken(ctx context.Context, key string) (sdk.Token, bool, error) {
+	return s.Tokens.get(ctx, s.key(key))
+}
+
+// PutToken implements sdk.HostService.
+func (s *Service) PutToken(_ context.Context, key string, tok sdk.Token) error {
+	s.Tokens.put(s.key(key), tok)
+	return nil
+}
+
+// InvalidateToken implements sdk.HostService.
+func (s *Service) InvalidateToken(_ context.Context, key, value string) error {
+	s.Tokens.invalidate(s.key(key), value)
+	return nil
+}
+
+// Acquire implements sdk.HostService.
+func (s *Service) Acquire(ctx context.Context, api string, n int) (time.Duration, error) {
+	rate, ok := s.Limits[api]
+	group := api
+	if !ok {
+		rate, group = s.Limits["*"], "*"
+	}
+	if rate <= 0 {
+		return 0, nil
+	}
+	b := s.Limiter.bucket(s.Tenant+"\x00"+s.Connection+"\x00"+group, rate, max(1, int(rate)))
+	wait := s.Limiter.take(b, n)
+	if wait > 0 {
+		if err := s.Limiter.sleep(ctx, wait); err != nil {
+			return 0, err
+		}
+	}
+	return wait, nil
+}
+
+// UpdateConfig implements sdk.HostService.
+func (s *Service) UpdateConfig(ctx context.Context, patch []byte) error {
+	if s.Config == nil {
+		return fmt.Errorf("connection %s/%s: no config store", s.Tenant, s.Connection)
+	}
+	return s.Config.SaveConfigPatch(ctx, s.Tenant, s.Connection, patch)
+}

@@ -1,0 +1,93 @@
+package host_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/channelhub/channelhub/hub/host"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+func TestTokenLeaseLetsOneProcessFetch(t *testing.T) {
+	t.Parallel()
+	tokens := &host.Tokens{}
+	var fetches atomic.Int32
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc := &host.Service{Tenant: "t1", Connection: "c", Tokens: tokens}
+			h := sdk.NewHost(zerolog.Nop(), svc, nil)
+			v, err := h.Token(t.Context(), "wx1", func(context.Context) (sdk.Token, error) {
+				fetches.Add(1)
+				time.Sleep(20 * time.Millisecond)
+				return sdk.Token{Value: "tok", ExpiresAt: time.Now().Add(2 * time.Hour)}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		}()
+	}
+	wg.Wait()
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("token fetched %d times, want 1", n)
+	}
+	for _, v := range got {
+		if v != "tok" {
+			t.Fatalf("got %q", v)
+		}
+	}
+	// Another tenant never sees it.
+	other := &host.Service{Tenant: "t2", Connection: "c", Tokens: tokens}
+	if _, found, _ := other.GetToken(t.Context(), "wx1"); found {
+		t.Fatal("token leaked across tenants")
+	}
+}
+
+func TestInvalidateKeepsAReplacedToken(t *testing.T) {
+	t.Parallel()
+	svc := &host.Service{Tenant: "t", Connection: "c", Tokens: &host.Tokens{}}
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	_ = svc.PutToken(ctx, "k", sdk.Token{Value: "new", ExpiresAt: exp})
+	_ = svc.InvalidateToken(ctx, "k", "old")
+	if tok, found, _ := svc.GetToken(ctx, "k"); !found || tok.Value != "new" {
+		t.Fatal("invalidating a stale value dropped the fresh token")
+	}
+	_ = svc.InvalidateToken(ctx, "k", "new")
+	if _, found, _ := svc.GetToken(ctx, "k"); found {
+		t.Fatal("token not dropped")
+	}
+}
+
+func TestLimiterSpacesRequests(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	var slept time.Duration
+	lim := &host.Limiter{
+		Now:   func() time.Time { return now },
+		Sleep: func(_ context.Context, d time.Duration) error { slept += d; now = now.Add(d); return nil },
+	}
+	svc := &host.Service{Tenant: "t", Connection: "c", Limiter: lim, Limits: map[string]float64{"*": 10}}
+	for range 30 {
+		if _, err := svc.Acquire(t.Context(), "user.get", 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 10 burst, then 20 more at 10/s: 2 s.
+	if slept < 1900*time.Millisecond || slept > 2100*time.Millisecond {
+		t.Fatalf("slept %s for 30 requests at 10/s with burst 10, want ~2s", slept)
+	}
+	unlimited := &host.Service{Tenant: "t", Connection: "c", Limiter: lim}
+	if w, _ := unlimited.Acquire(t.Context(), "x", 5); w != 0 {
+		t.Fatal("unlimited service waited")
+	}
+}

@@ -1,0 +1,206 @@
+package plugin_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/channelhub/channelhub/hub/plugin"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+// pluginDir builds the real wechat plugin into a fresh directory and indexes
+// it, as `make plugins` does.
+func pluginDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "wechat"), "github.com/channelhub/channelhub/plugins/wechat")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build plugin: %v\n%s", err, out)
+	}
+	if _, err := plugin.Index(t.Context(), dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	if err != nil {
+		return false
+	}
+	// A zombie still answers kill(0); check its state.
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	return err == nil && !strings.Contains(string(b), ") Z ")
+}
+
+func TestPluginLifecycle(t *testing.T) {
+	dir := pluginDir(t)
+	cat, err := plugin.LoadCatalog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := cat.Lookup("wechat")
+	if !ok || e.Spec.Name != "wechat" || len(e.SHA256) != 64 || e.Protocol != sdk.ProtocolVersion {
+		t.Fatalf("catalog entry = %+v", e)
+	}
+	m := plugin.NewManager(cat, zerolog.Nop(), plugin.Options{RestartBackoff: 10 * time.Millisecond})
+	defer m.Shutdown()
+	inst, err := m.Instance("t1", "c1", "wechat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	r, err := inst.Remote(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := r.Spec(ctx)
+	if err != nil || spec.Name != "wechat" {
+		t.Fatalf("spec over gRPC = %+v, %v", spec, err)
+	}
+	// A config error crosses the wire classed and naming the field.
+	err = r.Check(ctx, []byte(`{"app_id":"wx1"}`))
+	var se *sdk.Error
+	if !errors.As(err, &se) || se.Class != sdk.ClassInvalidConfig || !strings.Contains(err.Error(), "app_secret") {
+		t.Fatalf("check with missing secret = %v", err)
+	}
+
+	t.Run("crash is restarted", func(t *testing.T) {
+		pid := inst.Pid()
+		if !alive(pid) {
+			t.Fatalf("plugin pid %d not alive", pid)
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		// The next call finds it dead and starts it again.
+		var r2 *sdk.Remote
+		for time.Now().Before(deadline) {
+			if r2, err = inst.Remote(ctx); err == nil && inst.Pid() != pid {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil || inst.Starts() != 2 {
+			t.Fatalf("restart: starts = %d, err = %v", inst.Starts(), err)
+		}
+		if _, err := r2.Spec(ctx); err != nil {
+			t.Fatalf("restarted plugin: %v", err)
+		}
+	})
+
+	t.Run("shutdown leaves no process", func(t *testing.T) {
+		pid := inst.Pid()
+		m.Shutdown()
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if alive(pid) {
+			t.Fatalf("plugin %d still running after shutdown", pid)
+		}
+	})
+}
+
+func TestChecksumMismatchIsRefused(t *testing.T) {
+	dir := pluginDir(t)
+	cat, _ := plugin.LoadCatalog(dir)
+	f, err := os.OpenFile(filepath.Join(dir, "wechat"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("tampered"))
+	f.Close()
+	m := plugin.NewManager(cat, zerolog.Nop(), plugin.Options{})
+	defer m.Shutdown()
+	inst, _ := m.Instance("t1", "c1", "wechat", nil)
+	_, err = inst.Remote(t.Context())
+	var ce *plugin.ChecksumError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a checksum error", err)
+	}
+	e, _ := cat.Lookup("wechat")
+	actual, _ := plugin.Checksum(filepath.Join(dir, "wechat"))
+	if !strings.Contains(err.Error(), e.SHA256) || !strings.Contains(err.Error(), actual) {
+		t.Fatalf("error %q does not name expected %s and actual %s", err, e.SHA256, actual)
+	}
+}
+
+// fakeCatalog writes a catalog whose one entry is the given script.
+func fakeCatalog(t *testing.T, script string) *plugin.Catalog {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fake")
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := plugin.Checksum(path)
+	return &plugin.Catalog{Dir: dir, Plugins: []plugin.Entry{{Name: "fake", File: "fake", SHA256: sum, Spec: sdk.Spec{Name: "fake"}}}}
+}
+
+func TestNotAPluginFailsClearly(t *testing.T) {
+	t.Parallel()
+	cat := fakeCatalog(t, "#!/bin/sh\necho hello, I am not a plugin\n")
+	m := plugin.NewManager(cat, zerolog.Nop(), plugin.Options{StartTimeout: 3 * time.Second})
+	defer m.Shutdown()
+	inst, _ := m.Instance("t1", "c1", "fake", nil)
+	start := time.Now()
+	_, err := inst.Remote(t.Context())
+	if err == nil || !errors.Is(err, sdk.ErrUnavailable) || !strings.Contains(err.Error(), "start plugin fake") {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > 4*time.Second {
+		t.Fatalf("took %s", time.Since(start))
+	}
+}
+
+func TestHandshakeTimeoutLeavesNoOrphan(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	cat := fakeCatalog(t, "#!/bin/sh\necho $$ > "+pidFile+"\nexec sleep 30\n")
+	m := plugin.NewManager(cat, zerolog.Nop(), plugin.Options{StartTimeout: 500 * time.Millisecond})
+	defer m.Shutdown()
+	inst, _ := m.Instance("t1", "c1", "fake", nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := inst.Remote(ctx)
+	if err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("err = %v, want a start timeout", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("start timeout took %s", d)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Fatalf("process %d left running after a failed handshake", pid)
+	}
+}

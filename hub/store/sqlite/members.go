@@ -1,0 +1,401 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/channelhub/channelhub/hub/identity"
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/mapping"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+// resolveID follows an alias to the member it was merged into.
+func (s *Store) resolveID(ctx context.Context, q querier, tenant, memberID string) (string, error) {
+	var into sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT merged_into FROM members WHERE tenant = ? AND member_id = ?`, tenant, memberID).Scan(&into)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("member %s: %w", memberID, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("member %s: %w", memberID, err)
+	}
+	if into.Valid {
+		return into.String, nil
+	}
+	return memberID, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Member implements store.Store.
+func (s *Store) Member(ctx context.Context, tenant, memberID string) (*store.MemberView, error) {
+	id, err := s.resolveID(ctx, s.db, tenant, memberID)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(ctx, tenant, id)
+}
+
+// FindMember implements store.Store.
+func (s *Store) FindMember(ctx context.Context, tenant string, id mapping.Identity) (*store.MemberView, error) {
+	salt, err := s.salt(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	k, _, err := identity.KeyOf(salt, id)
+	if err != nil {
+		return nil, err
+	}
+	var memberID string
+	err = s.db.QueryRowContext(ctx, `SELECT member_id FROM identities WHERE tenant = ? AND ikey = ?`, tenant, k.String()).Scan(&memberID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("no member holds that %s identity: %w", id.Type, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find member: %w", err)
+	}
+	return s.view(ctx, tenant, memberID)
+}
+
+func (s *Store) salt(ctx context.Context, tenant string) ([]byte, error) {
+	var sealed []byte
+	err := s.db.QueryRowContext(ctx, `SELECT phone_salt FROM tenants WHERE id = ?`, tenant).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("tenant %s: %w", tenant, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.box.Open(sealed)
+}
+
+// ExportMembers implements store.Store.
+func (s *Store) ExportMembers(ctx context.Context, tenant string, fn func(*store.MemberView) error) error {
+	after := ""
+	for {
+		rows, err := s.db.QueryContext(ctx, `SELECT member_id FROM members WHERE tenant = ? AND merged_into IS NULL AND member_id > ? ORDER BY member_id LIMIT 500`, tenant, after)
+		if err != nil {
+			return fmt.Errorf("export members: %w", err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		for _, id := range ids {
+			v, err := s.view(ctx, tenant, id)
+			if err != nil {
+				return err
+			}
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// view assembles a member's unified view.
+func (s *Store) view(ctx context.Context, tenant, memberID string) (*store.MemberView, error) {
+	v := &store.MemberView{MemberID: memberID, Identities: []store.IdentityView{}, Sources: []store.SourceRef{}}
+	err := eachRow(ctx, s.db, `SELECT type, scope, value FROM identities WHERE tenant = ? AND member_id = ? ORDER BY type, scope, value`,
+		[]any{tenant, memberID}, func(r *sql.Rows) error {
+			var iv store.IdentityView
+			if err := r.Scan(&iv.Type, &iv.Scope, &iv.Value); err != nil {
+				return err
+			}
+			v.Identities = append(v.Identities, iv)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	// Sources oldest first: a newer non-empty field overrides an older one.
+	err = eachRow(ctx, s.db, `SELECT connection, record_id, data FROM sources WHERE tenant = ? AND member_id = ? ORDER BY updated_at, connection, record_id`,
+		[]any{tenant, memberID}, func(r *sql.Rows) error {
+			var ref store.SourceRef
+			var data []byte
+			if err := r.Scan(&ref.Connection, &ref.RecordID, &data); err != nil {
+				return err
+			}
+			v.Sources = append(v.Sources, ref)
+			var m struct {
+				Deleted bool `json:"deleted"`
+				mapping.Member
+			}
+			if err := json.Unmarshal(data, &m); err != nil {
+				return fmt.Errorf("source %s/%s: %w", ref.Connection, ref.RecordID, err)
+			}
+			overlay(&v.Profile, &m.Member, m.Deleted)
+			v.Consents = append(v.Consents, m.Consents...)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(v.Sources, func(a, b store.SourceRef) int {
+		return strings.Compare(a.Connection+"\x00"+a.RecordID, b.Connection+"\x00"+b.RecordID)
+	})
+	err = eachRow(ctx, s.db, `SELECT DISTINCT tag FROM member_tags WHERE tenant = ? AND member_id = ? ORDER BY tag`, []any{tenant, memberID}, func(r *sql.Rows) error {
+		var t string
+		if err := r.Scan(&t); err != nil {
+			return err
+		}
+		v.Tags = append(v.Tags, t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = eachRow(ctx, s.db, `SELECT member_id FROM members WHERE tenant = ? AND merged_into = ? ORDER BY member_id`, []any{tenant, memberID}, func(r *sql.Rows) error {
+		var a string
+		if err := r.Scan(&a); err != nil {
+			return err
+		}
+		v.Aliases = append(v.Aliases, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE tenant = ? AND member_id = ?`, tenant, memberID).Scan(&v.Orders); err != nil {
+		return nil, err
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(delta), 0) FROM points WHERE tenant = ? AND member_id = ?`, tenant, memberID).Scan(&v.Points); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func overlay(p *store.Profile, m *mapping.Member, deleted bool) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&p.Name, m.Name)
+	set(&p.Gender, string(m.Gender))
+	set(&p.Birthday, m.Birthday)
+	set(&p.City, m.City)
+	set(&p.Province, m.Province)
+	set(&p.Country, m.Country)
+	set(&p.Level, m.Level)
+	p.Subscribed = p.Subscribed || (m.Subscribed && !deleted)
+}
+
+func eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Tag action types the outbox queues.
+const (
+	ActionTagAdd    = "tags.add"
+	ActionTagRemove = "tags.remove"
+)
+
+// ChangeTags implements store.Store.
+func (s *Store) ChangeTags(ctx context.Context, tenant, memberID string, add, remove []string, writers func(connection string) []string) (int, error) {
+	queued := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.resolveID(ctx, tx, tenant, memberID)
+		if err != nil {
+			return err
+		}
+		var conns []string
+		err = eachRow(ctx, tx, `SELECT DISTINCT connection FROM sources WHERE tenant = ? AND member_id = ? AND deleted = 0 ORDER BY connection`, []any{tenant, id}, func(r *sql.Rows) error {
+			var c string
+			if err := r.Scan(&c); err != nil {
+				return err
+			}
+			conns = append(conns, c)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		now := s.now().Unix()
+		change := func(tag, action string) error {
+			for _, c := range conns {
+				if !slices.Contains(writers(c), action) {
+					continue
+				}
+				// No echo: a platform that already shows the tag (or lacks
+				// the one to remove) is not asked again.
+				var has int
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM member_tags WHERE tenant = ? AND member_id = ? AND tag = ? AND source = ?`, tenant, id, tag, c).Scan(&has); err != nil {
+					return err
+				}
+				if (action == ActionTagAdd) == (has > 0) {
+					continue
+				}
+				params, _ := json.Marshal(map[string]string{"tag": tag})
+				if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (tenant, connection, action_key, type, member_id, params, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+					tenant, c, newKey(), action, id, string(params), now, now); err != nil {
+					return err
+				}
+				queued++
+			}
+			return nil
+		}
+		for _, t := range add {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO member_tags (tenant, member_id, tag, source) VALUES (?, ?, ?, 'hub')`, tenant, id, t); err != nil {
+				return err
+			}
+			if err := change(t, ActionTagAdd); err != nil {
+				return err
+			}
+		}
+		for _, t := range remove {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM member_tags WHERE tenant = ? AND member_id = ? AND tag = ? AND source = 'hub'`, tenant, id, t); err != nil {
+				return err
+			}
+			if err := change(t, ActionTagRemove); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("change tags of %s: %w", memberID, err)
+	}
+	return queued, nil
+}
+
+func newKey() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "ob_" + hex.EncodeToString(b)
+}
+
+// PendingActions implements store.Store.
+func (s *Store) PendingActions(ctx context.Context, tenant, connection string, types []string, limit int) ([]store.OutboxItem, error) {
+	if len(types) == 0 {
+		return nil, nil
+	}
+	args := []any{tenant, connection}
+	for _, t := range types {
+		args = append(args, t)
+	}
+	args = append(args, limit)
+	var items []store.OutboxItem
+	err := eachRow(ctx, s.db, `SELECT id, action_key, type, member_id, params, attempts FROM outbox WHERE tenant = ? AND connection = ? AND status = 'pending'
+		AND type IN (`+placeholders(len(types))+`) ORDER BY id LIMIT ?`, args, func(r *sql.Rows) error {
+		it := store.OutboxItem{Connection: connection}
+		var params string
+		if err := r.Scan(&it.ID, &it.Action.Key, &it.Action.Type, &it.MemberID, &params, &it.Attempts); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(params), &it.Action.Params); err != nil {
+			return fmt.Errorf("outbox %d params: %w", it.ID, err)
+		}
+		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending actions %s/%s: %w", tenant, connection, err)
+	}
+	// Targets: the member's identities as this connection's records carry
+	// them. Phones are not sent to plugins here.
+	for i := range items {
+		it := &items[i]
+		err := eachRow(ctx, s.db, `SELECT data FROM sources WHERE tenant = ? AND member_id = ? AND connection = ? AND deleted = 0 ORDER BY record_id`,
+			[]any{tenant, it.MemberID, connection}, func(r *sql.Rows) error {
+				var data []byte
+				if err := r.Scan(&data); err != nil {
+					return err
+				}
+				var m mapping.Member
+				if err := json.Unmarshal(data, &m); err != nil {
+					return err
+				}
+				for _, id := range m.Identities {
+					if id.Type != mapping.IDPhone && !slices.Contains(it.Action.Target, id) {
+						it.Action.Target = append(it.Action.Target, id)
+					}
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// CompleteActions implements store.Store.
+func (s *Store) CompleteActions(ctx context.Context, tenant string, results []store.OutboxResult) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		for _, r := range results {
+			status := "delivered"
+			switch {
+			case r.Status == sdk.StatusRefused:
+				status = "refused"
+			case r.Status == sdk.StatusFailed && r.Retry:
+				status = "pending"
+			case r.Status == sdk.StatusFailed:
+				status = "failed"
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE tenant = ? AND id = ?`,
+				status, r.Error, now, tenant, r.ID); err != nil {
+				return fmt.Errorf("complete action %d: %w", r.ID, err)
+			}
+			if status != "delivered" {
+				continue
+			}
+			// The platform now shows the change: record it as the
+			// platform's, so the next read agrees and nothing is echoed.
+			var typ, member, conn, params string
+			if err := tx.QueryRowContext(ctx, `SELECT type, member_id, connection, params FROM outbox WHERE id = ?`, r.ID).Scan(&typ, &member, &conn, &params); err != nil {
+				return err
+			}
+			var p map[string]string
+			_ = json.Unmarshal([]byte(params), &p)
+			switch typ {
+			case ActionTagAdd:
+				_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO member_tags (tenant, member_id, tag, source) VALUES (?, ?, ?, ?)`, tenant, member, p["tag"], conn)
+				if err != nil {
+					return err
+				}
+			case ActionTagRemove:
+				_, err := tx.ExecContext(ctx, `DELETE FROM member_tags WHERE tenant = ? AND member_id = ? AND tag = ? AND source = ?`, tenant, member, p["tag"], conn)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

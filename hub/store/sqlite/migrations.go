@@ -1,0 +1,134 @@
+package sqlite
+
+// migrations are applied in order, each once, recorded in schema_migrations.
+// Never edit a released migration: add a new one.
+var migrations = []string{
+	// 1: the walking skeleton's schema.
+	`CREATE TABLE tenants (
+		id TEXT PRIMARY KEY,
+		phone_salt BLOB NOT NULL,
+		next_seq INTEGER NOT NULL DEFAULT 1
+	);
+	CREATE TABLE members (
+		tenant TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		merged_into TEXT,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (tenant, member_id)
+	);
+	CREATE INDEX members_merged ON members (tenant, merged_into);
+	CREATE TABLE identities (
+		tenant TEXT NOT NULL,
+		ikey TEXT NOT NULL,
+		type TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		value TEXT NOT NULL,
+		value_enc BLOB,
+		member_id TEXT NOT NULL,
+		PRIMARY KEY (tenant, ikey)
+	);
+	CREATE INDEX identities_member ON identities (tenant, member_id);
+	CREATE TABLE sources (
+		tenant TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		stream TEXT NOT NULL,
+		record_id TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		updated_at INTEGER NOT NULL,
+		deleted INTEGER NOT NULL,
+		hash BLOB NOT NULL,
+		data BLOB NOT NULL,
+		first_seen INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL,
+		PRIMARY KEY (tenant, connection, stream, record_id)
+	);
+	CREATE INDEX sources_member ON sources (tenant, member_id);
+	CREATE TABLE member_tags (
+		tenant TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		tag TEXT NOT NULL,
+		source TEXT NOT NULL,
+		PRIMARY KEY (tenant, member_id, source, tag)
+	);
+	CREATE TABLE orders (
+		tenant TEXT NOT NULL,
+		platform TEXT NOT NULL,
+		shop TEXT NOT NULL,
+		order_id TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		status TEXT NOT NULL,
+		updated_at INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (tenant, platform, shop, order_id)
+	);
+	CREATE INDEX orders_member ON orders (tenant, member_id);
+	CREATE TABLE points (
+		tenant TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		entry_id TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		delta INTEGER NOT NULL,
+		occurred_at INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (tenant, connection, entry_id)
+	);
+	CREATE INDEX points_member ON points (tenant, member_id);
+	CREATE TABLE stream_state (
+		tenant TEXT NOT NULL,
+		job TEXT NOT NULL,
+		stream TEXT NOT NULL,
+		checkpoint BLOB,
+		records INTEGER NOT NULL DEFAULT 0,
+		status TEXT NOT NULL DEFAULT '',
+		last_error TEXT NOT NULL DEFAULT '',
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (tenant, job, stream)
+	);
+	CREATE TABLE outbox (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		tenant TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		action_key TEXT NOT NULL UNIQUE,
+		type TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		params TEXT NOT NULL,
+		status TEXT NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE INDEX outbox_pending ON outbox (tenant, connection, status, id);
+	CREATE TABLE dead_letters (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		tenant TEXT NOT NULL,
+		job TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		stream TEXT NOT NULL,
+		record_id TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		location TEXT NOT NULL,
+		raw BLOB,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE runs (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		tenant TEXT NOT NULL,
+		job TEXT NOT NULL,
+		started_at INTEGER NOT NULL,
+		finished_at INTEGER,
+		status TEXT NOT NULL,
+		records INTEGER NOT NULL DEFAULT 0,
+		error TEXT NOT NULL DEFAULT ''
+	);
+	CREATE TABLE connection_patches (
+		tenant TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		patch BLOB NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (tenant, connection)
+	);`,
+}

@@ -1,0 +1,335 @@
+// Package sqlite is the embedded default store: one SQLite file under the
+// hub's data directory, nothing to install. It uses WAL journaling and
+// immediate write transactions, so readers never block the sync engine and
+// writers queue instead of failing.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
+
+	"github.com/channelhub/channelhub/hub/secret"
+	"github.com/channelhub/channelhub/hub/store"
+)
+
+// Store is the SQLite store. It is safe for concurrent use.
+type Store struct {
+	db  *sql.DB
+	box *secret.Box
+	now func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Options configure Open. The zero value of each field is its default.
+type Options struct {
+	// Now is the clock used for bookkeeping times; default time.Now.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations. box encrypts phones and config patches at rest.
+func Open(ctx context.Context, path string, box *secret.Box, opts Options) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Store{db: db, box: box, now: opts.Now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// DB exposes the database handle for tests and tools.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var have int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return err
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("database is at schema version %d, newer than this hub knows (%d): upgrade the hub", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, s.now().Unix())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// EnsureTenant implements store.Store.
+func (s *Store) EnsureTenant(ctx context.Context, tenant string, salt []byte) ([]byte, error) {
+	var stored []byte
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT phone_salt FROM tenants WHERE id = ?`, tenant).Scan(&stored)
+		if err == nil {
+			plain, err := s.box.Open(stored)
+			if err != nil {
+				return fmt.Errorf("tenant %s phone salt: %w", tenant, err)
+			}
+			if len(salt) > 0 && string(salt) != string(plain) {
+				return fmt.Errorf("tenant %s: phone_salt in the config differs from the one its members were stored with; phone matching would break", tenant)
+			}
+			stored = plain
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if len(salt) == 0 {
+			salt = make([]byte, 32)
+			if _, err := rand.Read(salt); err != nil {
+				return err
+			}
+		}
+		stored = salt
+		_, err = tx.ExecContext(ctx, `INSERT INTO tenants (id, phone_salt) VALUES (?, ?)`, tenant, s.box.Seal(salt))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ensure tenant %s: %w", tenant, err)
+	}
+	return stored, nil
+}
+
+// StreamState implements store.Store.
+func (s *Store) StreamState(ctx context.Context, tenant, job, stream string) (store.StreamState, error) {
+	st := store.StreamState{Tenant: tenant, Job: job, Stream: stream}
+	var updated int64
+	err := s.db.QueryRowContext(ctx, `SELECT checkpoint, records, status, last_error, updated_at FROM stream_state WHERE tenant = ? AND job = ? AND stream = ?`,
+		tenant, job, stream).Scan(&st.Checkpoint, &st.Records, &st.Status, &st.LastError, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("stream state %s/%s/%s: %w", tenant, job, stream, err)
+	}
+	st.UpdatedAt = time.Unix(updated, 0).UTC()
+	return st, nil
+}
+
+// ListStreamStates implements store.Store.
+func (s *Store) ListStreamStates(ctx context.Context, tenant string) ([]store.StreamState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant, job, stream, checkpoint, records, status, last_error, updated_at FROM stream_state
+		WHERE ? = '' OR tenant = ? ORDER BY tenant, job, stream`, tenant, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("list stream states: %w", err)
+	}
+	defer rows.Close()
+	var out []store.StreamState
+	for rows.Next() {
+		var st store.StreamState
+		var updated int64
+		if err := rows.Scan(&st.Tenant, &st.Job, &st.Stream, &st.Checkpoint, &st.Records, &st.Status, &st.LastError, &updated); err != nil {
+			return nil, err
+		}
+		st.UpdatedAt = time.Unix(updated, 0).UTC()
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// ResetStream implements store.Store.
+func (s *Store) ResetStream(ctx context.Context, tenant, job, stream string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE stream_state SET checkpoint = NULL, status = 'reset', last_error = '', updated_at = ? WHERE tenant = ? AND job = ? AND stream = ?`,
+		s.now().Unix(), tenant, job, stream)
+	if err != nil {
+		return fmt.Errorf("reset stream %s/%s/%s: %w", tenant, job, stream, err)
+	}
+	return nil
+}
+
+// SetStreamStatus implements store.Store.
+func (s *Store) SetStreamStatus(ctx context.Context, tenant, job, stream, status, lastErr string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO stream_state (tenant, job, stream, status, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant, job, stream) DO UPDATE SET status = excluded.status, last_error = excluded.last_error, updated_at = excluded.updated_at`,
+		tenant, job, stream, status, lastErr, s.now().Unix())
+	if err != nil {
+		return fmt.Errorf("set stream status %s/%s/%s: %w", tenant, job, stream, err)
+	}
+	return nil
+}
+
+// ConfigPatch implements store.Store.
+func (s *Store) ConfigPatch(ctx context.Context, tenant, connection string) ([]byte, error) {
+	var sealed []byte
+	err := s.db.QueryRowContext(ctx, `SELECT patch FROM connection_patches WHERE tenant = ? AND connection = ?`, tenant, connection).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config patch %s/%s: %w", tenant, connection, err)
+	}
+	return s.box.Open(sealed)
+}
+
+// SaveConfigPatch implements store.Store.
+func (s *Store) SaveConfigPatch(ctx context.Context, tenant, connection string, patch []byte) error {
+	var add map[string]any
+	if err := json.Unmarshal(patch, &add); err != nil {
+		return fmt.Errorf("config patch for %s/%s is not a JSON object: %w", tenant, connection, err)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		merged := map[string]any{}
+		var sealed []byte
+		err := tx.QueryRowContext(ctx, `SELECT patch FROM connection_patches WHERE tenant = ? AND connection = ?`, tenant, connection).Scan(&sealed)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			plain, err := s.box.Open(sealed)
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(plain, &merged); err != nil {
+				return err
+			}
+		}
+		for k, v := range add {
+			merged[k] = v
+		}
+		b, _ := json.Marshal(merged)
+		_, err = tx.ExecContext(ctx, `INSERT INTO connection_patches (tenant, connection, patch, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant, connection) DO UPDATE SET patch = excluded.patch, updated_at = excluded.updated_at`,
+			tenant, connection, s.box.Seal(b), s.now().Unix())
+		return err
+	})
+}
+
+// StartRun implements store.Store.
+func (s *Store) StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO runs (tenant, job, started_at, status) VALUES (?, ?, ?, 'running')`, tenant, job, at.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("start run %s/%s: %w", tenant, job, err)
+	}
+	return res.LastInsertId()
+}
+
+// FinishRun implements store.Store.
+func (s *Store) FinishRun(ctx context.Context, id int64, r store.RunResult) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, records = ?, error = ? WHERE id = ?`, r.At.UnixMilli(), r.Status, r.Records, r.Error, id)
+	if err != nil {
+		return fmt.Errorf("finish run %d: %w", id, err)
+	}
+	return nil
+}
+
+// Runs implements store.Store.
+func (s *Store) Runs(ctx context.Context, tenant string, limit int) ([]store.Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, tenant, job, started_at, COALESCE(finished_at, 0), status, records, error FROM runs
+		WHERE ? = '' OR tenant = ? ORDER BY id DESC LIMIT ?`, tenant, tenant, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Run
+	for rows.Next() {
+		var r store.Run
+		var started, finished int64
+		if err := rows.Scan(&r.ID, &r.Tenant, &r.Job, &started, &finished, &r.Status, &r.Records, &r.Error); err != nil {
+			return nil, err
+		}
+		r.StartedAt = time.UnixMilli(started).UTC()
+		if finished > 0 {
+			r.At = time.UnixMilli(finished).UTC()
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DeadLetters implements store.Store.
+func (s *Store) DeadLetters(ctx context.Context, tenant string, limit int) ([]store.DeadLetter, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, job, connection, stream, record_id, reason, location, raw, created_at FROM dead_letters
+		WHERE tenant = ? ORDER BY id DESC LIMIT ?`, tenant, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []store.DeadLetter
+	for rows.Next() {
+		var d store.DeadLetter
+		var at int64
+		if err := rows.Scan(&d.ID, &d.Job, &d.Connection, &d.Stream, &d.RecordID, &d.Reason, &d.Location, &d.Raw, &at); err != nil {
+			return nil, err
+		}
+		d.At = time.Unix(at, 0).UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Stats implements store.Store.
+func (s *Store) Stats(ctx context.Context, tenant string) (store.Stats, error) {
+	var st store.Stats
+	q := []struct {
+		dst *int64
+		sql string
+	}{
+		{&st.Members, `SELECT COUNT(*) FROM members WHERE tenant = ? AND merged_into IS NULL`},
+		{&st.Merges, `SELECT COUNT(*) FROM members WHERE tenant = ? AND merged_into IS NOT NULL`},
+		{&st.Sources, `SELECT COUNT(*) FROM sources WHERE tenant = ?`},
+		{&st.Identities, `SELECT COUNT(*) FROM identities WHERE tenant = ?`},
+		{&st.Orders, `SELECT COUNT(*) FROM orders WHERE tenant = ?`},
+		{&st.OutboxPending, `SELECT COUNT(*) FROM outbox WHERE tenant = ? AND status = 'pending'`},
+		{&st.OutboxDelivered, `SELECT COUNT(*) FROM outbox WHERE tenant = ? AND status = 'delivered'`},
+		{&st.OutboxFailed, `SELECT COUNT(*) FROM outbox WHERE tenant = ? AND status IN ('failed', 'refused')`},
+		{&st.DeadLetters, `SELECT COUNT(*) FROM dead_letters WHERE tenant = ?`},
+	}
+	for _, x := range q {
+		if err := s.db.QueryRowContext(ctx, x.sql, tenant).Scan(x.dst); err != nil {
+			return st, fmt.Errorf("stats: %w", err)
+		}
+	}
+	return st, nil
+}

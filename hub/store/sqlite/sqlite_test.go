@@ -1,0 +1,273 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/channelhub/channelhub/hub/secret"
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/hub/store/sqlite"
+	"github.com/channelhub/channelhub/mapping"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+func open(t *testing.T) (*sqlite.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	box, err := secret.New(bytes.Repeat([]byte{1}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(t.Context(), path, box, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.EnsureTenant(t.Context(), "t1", []byte("salt")); err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+func member(id string, ids ...mapping.Identity) sdk.Record {
+	return sdk.Record{ID: id, UpdatedAt: time.Unix(1700000000, 0), Member: &mapping.Member{Identities: ids, Name: "name-" + id, Subscribed: true}}
+}
+
+func openid(app, v string) mapping.Identity {
+	return mapping.Identity{Type: mapping.IDWechatOpenID, Scope: app, Value: v}
+}
+
+func union(v string) mapping.Identity {
+	return mapping.Identity{Type: mapping.IDWechatUnionID, Scope: "open1", Value: v}
+}
+
+func phone(v string) mapping.Identity { return mapping.Identity{Type: mapping.IDPhone, Value: v} }
+
+func apply(t *testing.T, s *sqlite.Store, conn string, cp []byte, recs ...sdk.Record) store.BatchResult {
+	t.Helper()
+	res, err := s.ApplyBatch(t.Context(), store.Batch{Tenant: "t1", Job: "j-" + conn, Connection: conn, Stream: "members", Records: recs, Checkpoint: cp, At: time.Unix(1700000100, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestApplyIsIdempotentAndCommitsCheckpoint(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	recs := []sdk.Record{member("o1", openid("wx1", "o1")), member("o2", openid("wx1", "o2"))}
+	res := apply(t, s, "wechat", []byte("cp1"), recs...)
+	if res.Written != 2 || res.NewMembers != 2 {
+		t.Fatalf("first apply = %+v", res)
+	}
+	res = apply(t, s, "wechat", []byte("cp2"), recs...)
+	if res.Written != 0 || res.Unchanged != 2 || res.NewMembers != 0 {
+		t.Fatalf("replay = %+v, want all unchanged", res)
+	}
+	st, err := s.StreamState(t.Context(), "t1", "j-wechat", "members")
+	if err != nil || string(st.Checkpoint) != "cp2" || st.Status != "running" {
+		t.Fatalf("state = %+v, %v", st, err)
+	}
+	stats, _ := s.Stats(t.Context(), "t1")
+	if stats.Members != 2 || stats.Sources != 2 || stats.Identities != 2 {
+		t.Fatalf("stats = %+v", stats)
+	}
+	if err := s.ResetStream(t.Context(), "t1", "j-wechat", "members"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.StreamState(t.Context(), "t1", "j-wechat", "members"); st.Checkpoint != nil {
+		t.Fatal("reset kept the checkpoint")
+	}
+}
+
+func TestSharedIdentifiersMergeIntoTheOldestMember(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	apply(t, s, "wechat", nil, member("o1", openid("wx1", "o1"), union("U1")))
+	apply(t, s, "pos", nil, member("card9", mapping.Identity{Type: mapping.IDMemberCard, Scope: "brand", Value: "C9"}, phone("138 0013 8000")))
+	first, err := s.FindMember(ctx, "t1", openid("wx1", "o1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.FindMember(ctx, "t1", phone("+86 138-0013-8000"))
+	if err != nil || second.MemberID == first.MemberID {
+		t.Fatalf("separate people share a member: %v", err)
+	}
+	// A mini-program record carries the unionid and the phone: evidence that
+	// both are one person.
+	res := apply(t, s, "mini", nil, member("m1", mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxmini", Value: "mo1"}, union("U1"), phone("8613800138000")))
+	if res.Merges != 1 || res.NewMembers != 0 {
+		t.Fatalf("merge result = %+v", res)
+	}
+	merged, err := s.Member(ctx, "t1", second.MemberID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.MemberID != first.MemberID {
+		t.Fatalf("survivor = %s, want the oldest %s", merged.MemberID, first.MemberID)
+	}
+	if !slices.Contains(merged.Aliases, second.MemberID) || len(merged.Sources) != 3 {
+		t.Fatalf("merged view = %+v", merged)
+	}
+	var n int
+	_ = s.ExportMembers(ctx, "t1", func(*store.MemberView) error { n++; return nil })
+	if n != 1 {
+		t.Fatalf("export has %d members, want 1", n)
+	}
+	// Scoped identifiers never match across scopes.
+	apply(t, s, "wechat2", nil, member("o1", openid("wx2", "o1")))
+	other, _ := s.FindMember(ctx, "t1", openid("wx2", "o1"))
+	if other.MemberID == first.MemberID {
+		t.Fatal("openid matched across apps")
+	}
+}
+
+func TestPhonesNeverStoredInClear(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	apply(t, s, "pos", nil, member("c1", phone("139 1234 5678")))
+	m, err := s.FindMember(t.Context(), "t1", phone("13912345678"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range m.Identities {
+		if id.Type == "phone" && id.Value != mapping.PhoneHash([]byte("salt"), "+8613912345678") {
+			t.Fatalf("phone shown as %q, want its salted hash", id.Value)
+		}
+	}
+	s.Close()
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(b, []byte("13912345678")) || bytes.Contains(b, []byte("139 1234 5678")) {
+			t.Fatalf("%s holds the phone number in clear", filepath.Base(f))
+		}
+	}
+}
+
+func TestOlderOrderNeverOverwritesNewer(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	order := func(status mapping.OrderStatus, at int64) sdk.Record {
+		return sdk.Record{ID: "T1", Order: &mapping.Order{Platform: "taobao", Shop: "s1", OrderID: "T1", Status: status, UpdatedAt: time.Unix(at, 0), TotalFen: 1999,
+			Buyer: []mapping.Identity{{Type: mapping.IDTaobaoOUID, Scope: "s1", Value: "ou1"}}}}
+	}
+	apply(t, s, "taobao", nil, order(mapping.OrderShipped, 200))
+	apply(t, s, "taobao", nil, order(mapping.OrderPaid, 100)) // a late push of an older version
+	var status string
+	if err := s.DB().QueryRow(`SELECT status FROM orders WHERE order_id = 'T1'`).Scan(&status); err != nil || status != "shipped" {
+		t.Fatalf("status = %q, %v; want shipped", status, err)
+	}
+}
+
+func TestBadRecordsAreDeadLettered(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	res := apply(t, s, "wechat", []byte("cp"), member("o1", openid("wx1", "o1")), sdk.Record{Bad: &sdk.BadRecord{Reason: "no openid", Location: "page 3", Raw: []byte(`{}`)}})
+	if res.DeadLettered != 1 || res.Written != 1 {
+		t.Fatalf("res = %+v", res)
+	}
+	dls, _ := s.DeadLetters(t.Context(), "t1", 10)
+	if len(dls) != 1 || dls[0].Reason != "no openid" || dls[0].Location != "page 3" {
+		t.Fatalf("dead letters = %+v", dls)
+	}
+}
+
+func TestTagChangesQueueWithoutEcho(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	rec := member("o1", openid("wx1", "o1"), union("U1"), phone("13800138001"))
+	rec.Member.Tags = []mapping.Tag{{Name: "VIP"}}
+	apply(t, s, "wechat", nil, rec)
+	apply(t, s, "pos", nil, member("c1", phone("13800138001")))
+	m, _ := s.FindMember(ctx, "t1", union("U1"))
+	writers := func(conn string) []string {
+		if conn == "wechat" {
+			return []string{"tags.add", "tags.remove"}
+		}
+		return nil
+	}
+	// VIP is already on WeChat: nothing to send. New is queued for WeChat only.
+	n, err := s.ChangeTags(ctx, "t1", m.MemberID, []string{"VIP", "New"}, nil, writers)
+	if err != nil || n != 1 {
+		t.Fatalf("queued %d, %v; want 1", n, err)
+	}
+	items, err := s.PendingActions(ctx, "t1", "wechat", []string{"tags.add"}, 10)
+	if err != nil || len(items) != 1 || items[0].Action.Params["tag"] != "New" {
+		t.Fatalf("pending = %+v, %v", items, err)
+	}
+	for _, id := range items[0].Action.Target {
+		if id.Type == mapping.IDPhone {
+			t.Fatal("a phone was handed to a tag write")
+		}
+	}
+	if none, _ := s.PendingActions(ctx, "t1", "pos", []string{"tags.add"}, 10); len(none) != 0 {
+		t.Fatal("queued for a connection that cannot write tags")
+	}
+	if err := s.CompleteActions(ctx, "t1", []store.OutboxResult{{ID: items[0].ID, Status: sdk.StatusApplied}}); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.PendingActions(ctx, "t1", "wechat", []string{"tags.add"}, 10); len(left) != 0 {
+		t.Fatal("delivered action still pending")
+	}
+	// Adding again is no echo: the platform has it now.
+	if n, _ := s.ChangeTags(ctx, "t1", m.MemberID, []string{"New"}, nil, writers); n != 0 {
+		t.Fatalf("re-adding a delivered tag queued %d actions", n)
+	}
+	// A retryable failure stays queued.
+	n, _ = s.ChangeTags(ctx, "t1", m.MemberID, nil, []string{"VIP"}, writers)
+	items, _ = s.PendingActions(ctx, "t1", "wechat", []string{"tags.remove"}, 10)
+	if n != 1 || len(items) != 1 {
+		t.Fatalf("remove queued %d", n)
+	}
+	_ = s.CompleteActions(ctx, "t1", []store.OutboxResult{{ID: items[0].ID, Status: sdk.StatusFailed, Retry: true, Error: "502"}})
+	if again, _ := s.PendingActions(ctx, "t1", "wechat", []string{"tags.remove"}, 10); len(again) != 1 || again[0].Attempts != 1 {
+		t.Fatalf("retryable failure not kept: %+v", again)
+	}
+}
+
+func TestConfigPatchIsMergedAndEncrypted(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	ctx := context.Background()
+	if err := s.SaveConfigPatch(ctx, "t1", "dy", []byte(`{"refresh_token":"rt-SECRET-1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveConfigPatch(ctx, "t1", "dy", []byte(`{"access_token":"at-2"}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ConfigPatch(ctx, "t1", "dy")
+	if err != nil || !bytes.Contains(got, []byte("rt-SECRET-1")) || !bytes.Contains(got, []byte("at-2")) {
+		t.Fatalf("patch = %s, %v", got, err)
+	}
+	if err := s.SaveConfigPatch(ctx, "t1", "dy", []byte(`not json`)); err == nil {
+		t.Fatal("accepted a patch that is not JSON")
+	}
+	s.Close()
+	b, _ := os.ReadFile(path + "-wal")
+	b2, _ := os.ReadFile(path)
+	if bytes.Contains(append(b, b2...), []byte("rt-SECRET-1")) {
+		t.Fatal("refresh token stored in clear")
+	}
+}
+
+func TestSaltFromConfigMustNotChange(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	if _, err := s.EnsureTenant(t.Context(), "t1", []byte("other")); err == nil {
+		t.Fatal("a changed phone salt was accepted")
+	}
+	salt, err := s.EnsureTenant(t.Context(), "t2", nil)
+	if err != nil || len(salt) != 32 {
+		t.Fatalf("generated salt = %x, %v", salt, err)
+	}
+}

@@ -1,0 +1,194 @@
+// Package store defines what the hub keeps — members and their identities,
+// platform records, orders, points, per-stream checkpoints, the write-back
+// outbox, dead letters and runs — as one interface. hub/store/sqlite is the
+// embedded default.
+//
+// The central promise: ApplyBatch writes a batch of records and the
+// checkpoint that follows them in one transaction, with idempotent upserts
+// keyed by platform ids, so a crash at any moment loses nothing and a replay
+// doubles nothing.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/channelhub/channelhub/mapping"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+// ErrNotFound is returned when a member, job or stream does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the hub's persistence.
+type Store interface {
+	// EnsureTenant registers a tenant, creating its phone salt on first use
+	// (or storing the given one), and returns the salt.
+	EnsureTenant(ctx context.Context, tenant string, salt []byte) ([]byte, error)
+
+	// StreamState returns a stream's state; a stream never run has a zero state.
+	StreamState(ctx context.Context, tenant, job, stream string) (StreamState, error)
+	// ListStreamStates returns every stream state of a tenant ("" for all).
+	ListStreamStates(ctx context.Context, tenant string) ([]StreamState, error)
+	// ResetStream drops a stream's checkpoint so its next run starts over.
+	ResetStream(ctx context.Context, tenant, job, stream string) error
+	// SetStreamStatus records a stream's status and last error.
+	SetStreamStatus(ctx context.Context, tenant, job, stream, status, lastErr string) error
+
+	// ApplyBatch upserts records, resolves their members, and commits the
+	// checkpoint (when not nil) in one transaction.
+	ApplyBatch(ctx context.Context, b Batch) (BatchResult, error)
+
+	// Member returns one member by id (aliases resolve), or ErrNotFound.
+	Member(ctx context.Context, tenant, memberID string) (*MemberView, error)
+	// FindMember returns the member holding an identity, or ErrNotFound.
+	FindMember(ctx context.Context, tenant string, id mapping.Identity) (*MemberView, error)
+	// ExportMembers calls fn for every member of the tenant, in member id order.
+	ExportMembers(ctx context.Context, tenant string, fn func(*MemberView) error) error
+	// Stats counts what the store holds for a tenant.
+	Stats(ctx context.Context, tenant string) (Stats, error)
+
+	// ChangeTags adds and removes hub tags on a member and queues the change
+	// for every connection of the member whose connector can write it.
+	ChangeTags(ctx context.Context, tenant, memberID string, add, remove []string, writers func(connection string) []string) (queued int, err error)
+	// PendingActions returns up to limit queued actions for a connection.
+	PendingActions(ctx context.Context, tenant, connection string, types []string, limit int) ([]OutboxItem, error)
+	// CompleteActions records the outcome of delivered actions.
+	CompleteActions(ctx context.Context, tenant string, results []OutboxResult) error
+
+	// StartRun and FinishRun record job runs.
+	StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error)
+	FinishRun(ctx context.Context, id int64, r RunResult) error
+	// Runs lists the latest runs of a tenant's jobs, newest first.
+	Runs(ctx context.Context, tenant string, limit int) ([]Run, error)
+	// DeadLetters lists dead-lettered records of a tenant, newest first.
+	DeadLetters(ctx context.Context, tenant string, limit int) ([]DeadLetter, error)
+
+	// ConfigPatch returns a connection's stored config patch (rotated tokens).
+	ConfigPatch(ctx context.Context, tenant, connection string) ([]byte, error)
+	// SaveConfigPatch merges patch into the connection's stored patch.
+	SaveConfigPatch(ctx context.Context, tenant, connection string, patch []byte) error
+
+	Close() error
+}
+
+// StreamState is where one stream of a job stands.
+type StreamState struct {
+	Tenant, Job, Stream string
+	// Checkpoint is the last committed cursor; nil before the first one.
+	Checkpoint []byte
+	Records    int64
+	Status     string
+	LastError  string
+	UpdatedAt  time.Time
+}
+
+// Batch is what ApplyBatch writes.
+type Batch struct {
+	Tenant, Job, Connection, Stream string
+	Records                         []sdk.Record
+	// Checkpoint, when not nil, is committed with the records.
+	Checkpoint []byte
+	// At is the time recorded for first/last seen.
+	At time.Time
+}
+
+// BatchResult counts what ApplyBatch did.
+type BatchResult struct {
+	// Written records were new or changed; Unchanged were identical to what
+	// was stored and cost no further work.
+	Written, Unchanged, DeadLettered int
+	NewMembers, Merges               int
+}
+
+// MemberView is a unified member as the CLI and export show it.
+type MemberView struct {
+	MemberID   string            `json:"member_id"`
+	Identities []IdentityView    `json:"identities"`
+	Profile    Profile           `json:"profile"`
+	Tags       []string          `json:"tags,omitempty"`
+	Sources    []SourceRef       `json:"sources"`
+	Aliases    []string          `json:"aliases,omitempty"`
+	Orders     int               `json:"orders,omitempty"`
+	Points     int64             `json:"points_balance,omitempty"`
+	Consents   []mapping.Consent `json:"consents,omitempty"`
+}
+
+// IdentityView is an identity as shown outside the hub: phones as their
+// salted hash, never in clear.
+type IdentityView struct {
+	Type  string `json:"type"`
+	Scope string `json:"scope"`
+	Value string `json:"value"`
+}
+
+// Profile is the unified profile: for each field, the newest non-empty value
+// across the member's sources.
+type Profile struct {
+	Name       string `json:"name,omitempty"`
+	Gender     string `json:"gender,omitempty"`
+	Birthday   string `json:"birthday,omitempty"`
+	City       string `json:"city,omitempty"`
+	Province   string `json:"province,omitempty"`
+	Country    string `json:"country,omitempty"`
+	Level      string `json:"level,omitempty"`
+	Subscribed bool   `json:"subscribed"`
+}
+
+// SourceRef names one platform record merged into a member.
+type SourceRef struct {
+	Connection string `json:"connection"`
+	RecordID   string `json:"record_id"`
+}
+
+// Stats counts a tenant's data.
+type Stats struct {
+	Members, Sources, Identities, Orders, Merges int64
+	OutboxPending, OutboxDelivered, OutboxFailed int64
+	DeadLetters                                  int64
+}
+
+// OutboxItem is one queued write-back action.
+type OutboxItem struct {
+	ID         int64
+	Connection string
+	MemberID   string
+	Action     sdk.Action
+	Attempts   int
+}
+
+// OutboxResult is the outcome of delivering an OutboxItem.
+type OutboxResult struct {
+	ID     int64
+	Status sdk.ActionStatus
+	// Retry keeps a failed action queued for another attempt.
+	Retry bool
+	Error string
+}
+
+// RunResult is how a run ended.
+type RunResult struct {
+	At      time.Time
+	Status  string // ok, failed, deferred, cancelled
+	Records int64
+	Error   string
+}
+
+// Run is one recorded job run.
+type Run struct {
+	ID        int64
+	Tenant    string
+	Job       string
+	StartedAt time.Time
+	RunResult
+}
+
+// DeadLetter is a record that could not be applied.
+type DeadLetter struct {
+	ID                                int64
+	Job, Connection, Stream, RecordID string
+	Reason, Location                  string
+	Raw                               []byte
+	At                                time.Time
+}
