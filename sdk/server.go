@@ -179,12 +179,16 @@ func (e *streamEmitter) Emit(ctx context.Context, r Record) error {
 	if r.ID == "" && r.Bad == nil {
 		return errors.New("sdk: record without ID")
 	}
+	// Flush a full batch before adding to it, not after filling it, so that
+	// a checkpoint that follows the last record travels in the same batch.
+	if len(e.batch) >= batchRecords || e.size >= batchBytes {
+		if err := e.flush(nil); err != nil {
+			return err
+		}
+	}
 	p := recordToPB(r)
 	e.batch = append(e.batch, p)
 	e.size += proto.Size(p)
-	if len(e.batch) >= batchRecords || e.size >= batchBytes {
-		return e.flush(nil)
-	}
 	return nil
 }
 

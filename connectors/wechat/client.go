@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -157,6 +158,9 @@ func (c *client) send(ctx context.Context, api, method, path string, query url.V
 		}
 		return sdk.PermanentError(strconv.Itoa(resp.StatusCode), "%s: HTTP %d from WeChat", api, resp.StatusCode)
 	}
+	// A success body has no errcode: zero out first, or a retry would keep
+	// the errcode of the answer before it.
+	reflect.ValueOf(out).Elem().SetZero()
 	if err := util.DecodeWithError(data, out, api); err != nil {
 		var ce *util.CommonError
 		if errors.As(err, &ce) {

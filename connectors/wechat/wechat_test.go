@@ -137,3 +137,24 @@ func TestTagWriteIsAppliedOncePerKey(t *testing.T) {
 		t.Fatalf("remove results %+v, count %d", res, sb.TagCount(tagID))
 	}
 }
+
+func TestTokenErrorsRefreshAndRetryOnce(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{40001, 40014, 42001} {
+		sb := sandbox.New(sandbox.Config{Members: 60})
+		c := newConnector(t, sb, nil)
+		sb.Inject("/cgi-bin/user/get", sandbox.Fault{Kind: sandbox.FaultErrCode, ErrCode: code})
+		var rec recorder
+		if err := c.Read(t.Context(), sdk.ReadRequest{Stream: "followers", Mode: sdk.ModeFull}, &rec); err != nil {
+			t.Fatalf("errcode %d: %v", code, err)
+		}
+		if len(rec.records) != sb.Followers() {
+			t.Fatalf("errcode %d: read %d of %d", code, len(rec.records), sb.Followers())
+		}
+		// Twice in a row is not a token problem a refresh can fix.
+		sb.Inject("/cgi-bin/user/get", sandbox.Fault{Kind: sandbox.FaultErrCode, ErrCode: code, Times: 2})
+		if err := c.Read(t.Context(), sdk.ReadRequest{Stream: "followers", Mode: sdk.ModeFull}, &recorder{}); !errors.Is(err, sdk.ErrAuth) {
+			t.Fatalf("errcode %d twice: %v, want an auth error", code, err)
+		}
+	}
+}

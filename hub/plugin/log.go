@@ -15,12 +15,17 @@ func hclogger(log zerolog.Logger, name string) hclog.Logger {
 		Name:       name,
 		Level:      hclog.Debug,
 		JSONFormat: true,
-		Output:     &zerologWriter{log: log},
+		Output:     &zerologWriter{log: log, name: name},
 	})
 }
 
-// zerologWriter turns hclog JSON lines into zerolog events.
-type zerologWriter struct{ log zerolog.Logger }
+// zerologWriter turns hclog JSON lines into zerolog events. Lines of
+// go-plugin itself (module = the plugin name) are debug at most; lines the
+// plugin logged (module = name.binary) keep their level.
+type zerologWriter struct {
+	log  zerolog.Logger
+	name string
+}
 
 func (w *zerologWriter) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(bytes.TrimSpace(p), []byte("\n")) {
@@ -33,12 +38,17 @@ func (w *zerologWriter) Write(p []byte) (int, error) {
 		if err != nil || lvl == zerolog.NoLevel {
 			lvl = zerolog.DebugLevel
 		}
+		if str(m["@module"]) == w.name {
+			lvl = min(lvl, zerolog.DebugLevel)
+		}
 		ev := w.log.WithLevel(lvl)
 		for k, v := range m {
 			switch k {
-			case "@level", "@message", "@timestamp", "timestamp", "@caller":
-			case "@module":
-				ev = ev.Str("module", str(v))
+			case "@level", "@message", "@timestamp", "timestamp", "@caller", "@module":
+			case "plugin", "path":
+				ev = ev.Interface("plugin_path", v)
+			case "id", "pid":
+				ev = ev.Interface("pid", v)
 			default:
 				ev = ev.Interface(k, v)
 			}

@@ -193,13 +193,12 @@ func (a *applier) run() error {
 	if err := a.exec(`UPDATE tenants SET next_seq = ? WHERE id = ?`, a.seq, a.b.Tenant); err != nil {
 		return err
 	}
-	if a.b.Checkpoint != nil {
-		return a.exec(`INSERT INTO stream_state (tenant, job, stream, checkpoint, records, status, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?)
-			ON CONFLICT (tenant, job, stream) DO UPDATE SET checkpoint = excluded.checkpoint, records = stream_state.records + excluded.records,
-			status = 'running', updated_at = excluded.updated_at`,
-			a.b.Tenant, a.b.Job, a.b.Stream, a.b.Checkpoint, len(a.b.Records), a.at/1000)
-	}
-	return nil
+	// Every batch counts its records; a batch with a checkpoint also moves
+	// the stream's resume point, in this same transaction.
+	return a.exec(`INSERT INTO stream_state (tenant, job, stream, checkpoint, records, status, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?)
+		ON CONFLICT (tenant, job, stream) DO UPDATE SET checkpoint = COALESCE(excluded.checkpoint, stream_state.checkpoint),
+		records = stream_state.records + excluded.records, status = 'running', updated_at = excluded.updated_at`,
+		a.b.Tenant, a.b.Job, a.b.Stream, a.b.Checkpoint, len(a.b.Records), a.at/1000)
 }
 
 // loadSources returns the stored hash and member of this batch's records.

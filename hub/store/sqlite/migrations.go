@@ -17,7 +17,7 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		PRIMARY KEY (tenant, member_id)
 	);
-	CREATE INDEX members_merged ON members (tenant, merged_into);
+	CREATE INDEX members_merged ON members (tenant, merged_into, member_id);
 	CREATE TABLE identities (
 		tenant TEXT NOT NULL,
 		ikey TEXT NOT NULL,

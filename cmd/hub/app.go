@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/channelhub/channelhub/hub/config"
+	"github.com/channelhub/channelhub/hub/engine"
+	"github.com/channelhub/channelhub/hub/plugin"
+	"github.com/channelhub/channelhub/hub/secret"
+	"github.com/channelhub/channelhub/hub/store/sqlite"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+// app is the wired hub: config, store, plugins and engine.
+type app struct {
+	cfg     *config.Config
+	store   *sqlite.Store
+	plugins *plugin.Manager
+	engine  *engine.Engine
+	log     zerolog.Logger
+}
+
+// newLogger returns a logger for the CLI: readable on a terminal, JSON
+// otherwise.
+func newLogger(w io.Writer, level string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// loadConfig reads and validates the config file.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// openApp wires the hub from a config file. withPlugins also loads the plugin
+// catalog and validates every connection's config against its plugin's spec.
+func openApp(ctx context.Context, configPath string, stderr io.Writer, logLevel string, withPlugins bool) (*app, error) {
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		return nil, err
+	}
+	if logLevel == "" {
+		logLevel = cfg.LogLevel
+	}
+	log := newLogger(stderr, logLevel)
+	a := &app{cfg: cfg, log: log}
+	if withPlugins {
+		cat, err := plugin.LoadCatalog(cfg.PluginsDir)
+		if err != nil {
+			return nil, err
+		}
+		lookup := func(name string) (sdk.Spec, bool) {
+			e, ok := cat.Lookup(name)
+			return e.Spec, ok
+		}
+		if err := cfg.ValidateConnectors(lookup, cat.Names()); err != nil {
+			return nil, err
+		}
+		a.plugins = plugin.NewManager(cat, log, plugin.Options{})
+	}
+	key := cfg.SecretKey
+	if key == nil {
+		if key, err = secret.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key")); err != nil {
+			return nil, err
+		}
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hub.db"), box, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	for _, t := range cfg.Tenants {
+		if _, err := st.EnsureTenant(ctx, t.ID, []byte(t.PhoneSalt)); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if withPlugins {
+		a.engine = engine.New(cfg, st, a.plugins, log, engine.Options{})
+	}
+	return a, nil
+}
+
+// Close kills plugins and closes the store.
+func (a *app) Close() {
+	if a.engine != nil {
+		a.engine.Shutdown()
+	}
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Warn().Err(err).Msg("closing store")
+		}
+	}
+}
+
+// tenantOrOnly returns the named tenant, or the only one when name is empty.
+func (a *app) tenantOrOnly(name string) (*config.Tenant, error) {
+	if name != "" {
+		return a.cfg.Tenant(name)
+	}
+	if len(a.cfg.Tenants) == 1 {
+		return &a.cfg.Tenants[0], nil
+	}
+	return nil, fmt.Errorf("the config has %d tenants: name one with --tenant", len(a.cfg.Tenants))
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// binDir holds the hub and plugin binaries built once for these tests.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hub-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := func(out, pkg string) {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, b)
+			os.Exit(1)
+		}
+	}
+	build("hub", "github.com/channelhub/channelhub/cmd/hub")
+	for _, p := range []string{"wechat", "synthetic"} {
+		build(filepath.Join("plugins", p), "github.com/channelhub/channelhub/plugins/"+p)
+	}
+	if err := exec.Command(filepath.Join(dir, "hub"), "plugins", "index", filepath.Join(dir, "plugins")).Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "index plugins:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syntheticConfig writes a config syncing n synthetic members into dir.
+func syntheticConfig(t *testing.T, dir string, n int) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`data_dir: %s
+plugins_dir: %s
+tenants:
+  - id: t1
+    phone_salt: fixed-for-comparison
+    connections:
+      - id: syn
+        connector: synthetic
+        config: {records: %d}
+    jobs:
+      - id: members
+        connection: syn
+        read: [members]
+        mode: full
+`, filepath.Join(dir, "data"), filepath.Join(binDir, "plugins"), n)
+	path := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func hubCmd(ctx context.Context, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, filepath.Join(binDir, "hub"), args...)
+}
+
+func export(t *testing.T, cfg string) []byte {
+	t.Helper()
+	out, err := hubCmd(t.Context(), "--config", cfg, "members", "export").Output()
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	return out
+}
+
+// pluginProcesses counts running processes started from this test's plugins.
+func pluginProcesses(t *testing.T) int {
+	t.Helper()
+	out, _ := exec.Command("pgrep", "-f", filepath.Join(binDir, "plugins")).Output()
+	return len(strings.Fields(string(out)))
+}
+
+func TestKilledSyncResumesToTheSameStore(t *testing.T) {
+	const n = 60000
+	ref := syntheticConfig(t, t.TempDir(), n)
+	if out, err := hubCmd(t.Context(), "--config", ref, "sync", "members").CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted sync: %v\n%s", err, out)
+	}
+	want := export(t, ref)
+	if got := bytes.Count(want, []byte("\n")); got < n*9/10 {
+		t.Fatalf("reference export has %d members for %d records", got, n)
+	}
+
+	dir := t.TempDir()
+	cfg := syntheticConfig(t, dir, n)
+	cmd := hubCmd(t.Context(), "--config", cfg, "--log-level", "warn", "sync", "members")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill the hub once part of the stream is committed.
+	// A read-only connection cannot read a live WAL database; this one only reads.
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "data", "hub.db")+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	var committed int64
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join(dir, "data", "hub.db")); err != nil {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		_ = db.QueryRow(`SELECT COALESCE(SUM(records), 0) FROM stream_state`).Scan(&committed)
+		if committed >= n/6 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if committed == 0 || committed >= n {
+		t.Fatalf("could not catch the sync mid-way (committed %d of %d)", committed, n)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The plugin notices its hub is gone and exits: no orphan.
+	for i := 0; i < 100 && pluginProcesses(t) > 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := pluginProcesses(t); n > 0 {
+		t.Fatalf("%d plugin processes outlived the killed hub", n)
+	}
+	out, err := hubCmd(t.Context(), "--config", cfg, "sync", "members").CombinedOutput()
+	if err != nil {
+		t.Fatalf("resumed sync: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "records read") {
+		t.Fatalf("resumed sync output: %s", out)
+	}
+	got := export(t, cfg)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("store after kill + resume differs from an uninterrupted run (%d vs %d bytes)", len(got), len(want))
+	}
+}
+
+func TestBadInputFailsClearlyAndWritesNothing(t *testing.T) {
+	t.Parallel()
+	plugins := filepath.Join(binDir, "plugins")
+	base := func(extra string) string {
+		return "data_dir: DATA\nplugins_dir: " + plugins + "\ntenants:\n  - id: t1\n" + extra
+	}
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"malformed yaml", "data_dir: [unclosed\n", []string{"hub.yaml:"}},
+		{"unknown connector", base("    connections:\n      - id: c1\n        connector: wechatt\n        config: {}\n    jobs:\n      - id: j1\n        connection: c1\n        read: [followers]\n"),
+			[]string{"hub.yaml:", "wechatt", "wechat"}},
+		{"missing credential", base("    connections:\n      - id: c1\n        connector: wechat\n        config: {app_id: wx1, open_platform_id: o}\n    jobs:\n      - id: j1\n        connection: c1\n        read: [followers]\n"),
+			[]string{"hub.yaml:", "app_secret"}},
+		{"bad cron", base("    connections:\n      - id: c1\n        connector: synthetic\n        config: {}\n    jobs:\n      - id: j1\n        connection: c1\n        read: [members]\n        schedule: \"*/15 * * *\"\n"),
+			[]string{"hub.yaml:", "schedule", "*/15 * * *"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			data := filepath.Join(dir, "data")
+			path := filepath.Join(dir, "hub.yaml")
+			if err := os.WriteFile(path, []byte(strings.ReplaceAll(tt.yaml, "DATA", data)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), []string{"--config", path, "sync", "j1"}, &stdout, &stderr)
+			if err == nil {
+				t.Fatal("sync with a bad config succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if _, statErr := os.Stat(data); !os.IsNotExist(statErr) {
+				t.Errorf("a failed config wrote %s", data)
+			}
+		})
+	}
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func jobsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "jobs", Short: "List jobs and their streams' state"}
+	var asJSON bool
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show every job's streams (checkpoint, records, status, last error) and latest runs",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			states, err := a.store.ListStreamStates(ctx, "")
+			if err != nil {
+				return err
+			}
+			runs, err := a.store.Runs(ctx, "", 20)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(g.stdout).Encode(map[string]any{"streams": states, "runs": runs})
+			}
+			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TENANT\tJOB\tSTREAM\tSTATUS\tRECORDS\tUPDATED\tLAST ERROR")
+			for _, s := range states {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Tenant, s.Job, s.Stream, s.Status, s.Records, s.UpdatedAt.Format(time.RFC3339), s.LastError)
+			}
+			fmt.Fprintln(tw, "\nRUN\tTENANT\tJOB\tSTATUS\tRECORDS\tSTARTED\tERROR")
+			for _, r := range runs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Tenant, r.Job, r.Status, r.Records, r.StartedAt.Format(time.RFC3339), r.Error)
+			}
+			return tw.Flush()
+		},
+	}
+	status.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	var tenant string
+	dead := &cobra.Command{
+		Use:   "dead-letters",
+		Short: "List records that could not be applied, with their reasons",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			t, err := a.tenantOrOnly(tenant)
+			if err != nil {
+				return err
+			}
+			dls, err := a.store.DeadLetters(ctx, t.ID, 100)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(g.stdout)
+			for _, d := range dls {
+				if err := enc.Encode(map[string]any{"job": d.Job, "connection": d.Connection, "stream": d.Stream, "record_id": d.RecordID, "reason": d.Reason, "location": d.Location, "at": d.At}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	dead.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only one)")
+	cmd.AddCommand(status, dead)
+	return cmd
+}

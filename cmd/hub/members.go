@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/mapping"
+)
+
+func membersCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "members", Short: "Look up, export and tag unified members"}
+	var tenant string
+	cmd.PersistentFlags().StringVar(&tenant, "tenant", "", "tenant (default: the only one in the config)")
+
+	var phone, ident, id string
+	var asJSON bool
+	get := &cobra.Command{
+		Use:   "get (--phone P | --identity TYPE:SCOPE:VALUE | --id MEMBER_ID)",
+		Short: "Show one member: identities (phones as their hash), profile, tags, sources",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			n := 0
+			for _, v := range []string{phone, ident, id} {
+				if v != "" {
+					n++
+				}
+			}
+			if n != 1 {
+				return errors.New("give exactly one of --phone, --identity or --id")
+			}
+			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			t, err := a.tenantOrOnly(tenant)
+			if err != nil {
+				return err
+			}
+			var m *store.MemberView
+			switch {
+			case id != "":
+				m, err = a.store.Member(ctx, t.ID, id)
+			case phone != "":
+				m, err = a.store.FindMember(ctx, t.ID, mapping.Identity{Type: mapping.IDPhone, Value: phone})
+			default:
+				var parsed mapping.Identity
+				if parsed, err = mapping.ParseIdentity(ident); err != nil {
+					return fmt.Errorf("--identity: %w", err)
+				}
+				m, err = a.store.FindMember(ctx, t.ID, parsed)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(g.stdout).Encode(m)
+			}
+			printMember(g, m)
+			return nil
+		},
+	}
+	get.Flags().StringVar(&phone, "phone", "", "phone number in any common form")
+	get.Flags().StringVar(&ident, "identity", "", "identity as TYPE:SCOPE:VALUE (scope empty for phone/email)")
+	get.Flags().StringVar(&id, "id", "", "member id (an alias of a merged member resolves)")
+	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+
+	export := &cobra.Command{
+		Use:   "export",
+		Short: "Write every member of a tenant as JSON lines to stdout",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			t, err := a.tenantOrOnly(tenant)
+			if err != nil {
+				return err
+			}
+			w := bufio.NewWriter(g.stdout)
+			enc := json.NewEncoder(w)
+			if err := a.store.ExportMembers(ctx, t.ID, func(m *store.MemberView) error { return enc.Encode(m) }); err != nil {
+				return err
+			}
+			return w.Flush()
+		},
+	}
+
+	var add, remove []string
+	tag := &cobra.Command{
+		Use:   "tag --id MEMBER_ID [--add TAG]... [--remove TAG]...",
+		Short: "Change a member's tags in the hub; queued for every connection of the member that can write tags",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if id == "" || len(add)+len(remove) == 0 {
+				return errors.New("give --id and at least one --add or --remove")
+			}
+			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, true)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			t, err := a.tenantOrOnly(tenant)
+			if err != nil {
+				return err
+			}
+			writers := func(connection string) []string {
+				c, err := t.Connection(connection)
+				if err != nil {
+					return nil
+				}
+				e, ok := a.plugins.Catalog().Lookup(c.Connector)
+				if !ok {
+					return nil
+				}
+				var out []string
+				for _, act := range e.Spec.Actions {
+					out = append(out, act.Name)
+				}
+				return out
+			}
+			n, err := a.store.ChangeTags(ctx, t.ID, id, add, remove, writers)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "member %s: %d write-back actions queued; the next run of a job that writes them delivers them\n", id, n)
+			return nil
+		},
+	}
+	tag.Flags().StringVar(&id, "id", "", "member id")
+	tag.Flags().StringArrayVar(&add, "add", nil, "tag to add (repeatable)")
+	tag.Flags().StringArrayVar(&remove, "remove", nil, "tag to remove (repeatable)")
+
+	cmd.AddCommand(get, export, tag)
+	return cmd
+}
+
+func printMember(g *globals, m *store.MemberView) {
+	w := g.stdout
+	fmt.Fprintf(w, "member %s\n", m.MemberID)
+	if len(m.Aliases) > 0 {
+		fmt.Fprintf(w, "  aliases: %s\n", strings.Join(m.Aliases, ", "))
+	}
+	p := m.Profile
+	fmt.Fprintf(w, "  profile: name=%q gender=%q birthday=%q city=%q province=%q level=%q subscribed=%v\n", p.Name, p.Gender, p.Birthday, p.City, p.Province, p.Level, p.Subscribed)
+	fmt.Fprintln(w, "  identities:")
+	for _, i := range m.Identities {
+		fmt.Fprintf(w, "    %s:%s:%s\n", i.Type, i.Scope, i.Value)
+	}
+	if len(m.Tags) > 0 {
+		fmt.Fprintf(w, "  tags: %s\n", strings.Join(m.Tags, ", "))
+	}
+	fmt.Fprintln(w, "  sources:")
+	for _, s := range m.Sources {
+		fmt.Fprintf(w, "    %s %s\n", s.Connection, s.RecordID)
+	}
+	if m.Orders > 0 || m.Points != 0 {
+		fmt.Fprintf(w, "  orders: %d  points: %d\n", m.Orders, m.Points)
+	}
+}

@@ -1,0 +1,175 @@
+// Package sandboxes starts the platform emulators together, each on its own
+// loopback listener, for `hub sandbox`, `hub demo` and end-to-end tests. Every
+// sandbox serves the same seeded people (connectors/sandboxdata), so one
+// person's records on several platforms join into one member.
+package sandboxes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/channelhub/channelhub/connectors/sandboxdata"
+	wechatsandbox "github.com/channelhub/channelhub/connectors/wechat/sandbox"
+)
+
+// Options configure Start. Zero values are the documented defaults.
+type Options struct {
+	// Platforms to start; default all of Available().
+	Platforms []string
+	// Seed and Members shape the seeded people; defaults 1 and 3000.
+	Seed    uint64
+	Members int
+	// Listen is the address of the first sandbox ("127.0.0.1:0" picks free
+	// ports); with a fixed port, later sandboxes take the following ports.
+	Listen string
+}
+
+// Connection is a ready hub connection for a sandbox.
+type Connection struct {
+	ID        string         `json:"id"`
+	Connector string         `json:"connector"`
+	Config    map[string]any `json:"config"`
+}
+
+// Job is a ready hub job for a sandbox.
+type Job struct {
+	ID         string   `json:"id"`
+	Connection string   `json:"connection"`
+	Read       []string `json:"read,omitempty"`
+	Write      []string `json:"write,omitempty"`
+	Mode       string   `json:"mode"`
+	Schedule   string   `json:"schedule,omitempty"`
+}
+
+// Running is one started sandbox.
+type Running struct {
+	Platform    string            `json:"platform"`
+	URL         string            `json:"url"`
+	Credentials map[string]string `json:"credentials"`
+	Connections []Connection      `json:"-"`
+	Jobs        []Job             `json:"-"`
+	// Server is the emulator itself, for tests and the demo to inspect and
+	// drive (e.g. *wechatsandbox.Server).
+	Server http.Handler `json:"-"`
+
+	srv *http.Server
+}
+
+// Set is the started sandboxes.
+type Set struct {
+	Running []*Running
+}
+
+// platform describes how to build one sandbox.
+type platform struct {
+	name  string
+	build func(o Options) (http.Handler, map[string]string, []Connection, []Job)
+}
+
+// platforms is the explicit list of sandboxes, in start order.
+var platforms = []platform{
+	{name: "wechat", build: buildWechat},
+}
+
+// Available lists the platforms that have a sandbox.
+func Available() []string {
+	out := make([]string, len(platforms))
+	for i, p := range platforms {
+		out[i] = p.name
+	}
+	return out
+}
+
+func buildWechat(o Options) (http.Handler, map[string]string, []Connection, []Job) {
+	s := wechatsandbox.New(wechatsandbox.Config{Seed: o.Seed, Members: o.Members})
+	cfg := s.Config()
+	creds := map[string]string{"app_id": cfg.AppID, "app_secret": cfg.AppSecret, "open_platform_id": sandboxdata.OpenPlatformID}
+	conn := Connection{ID: "wechat-oa", Connector: "wechat", Config: map[string]any{
+		"app_id": cfg.AppID, "app_secret": cfg.AppSecret, "open_platform_id": sandboxdata.OpenPlatformID,
+	}}
+	job := Job{ID: "wechat-followers", Connection: conn.ID, Read: []string{"followers"}, Write: []string{"tags.add", "tags.remove"}, Mode: "incremental", Schedule: "*/15 * * * *"}
+	return s, creds, []Connection{conn}, []Job{job}
+}
+
+// Start starts the chosen sandboxes.
+func Start(ctx context.Context, o Options) (*Set, error) {
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Members == 0 {
+		o.Members = 3000
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	names := o.Platforms
+	if len(names) == 0 {
+		names = Available()
+	}
+	for _, n := range names {
+		if !slices.Contains(Available(), n) {
+			return nil, fmt.Errorf("no sandbox for platform %q (have %s)", n, strings.Join(Available(), ", "))
+		}
+	}
+	host, port, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", o.Listen, err)
+	}
+	set := &Set{}
+	next := 0
+	fmt.Sscan(port, &next)
+	for _, p := range platforms {
+		if !slices.Contains(names, p.name) {
+			continue
+		}
+		addr := net.JoinHostPort(host, "0")
+		if next > 0 {
+			addr = net.JoinHostPort(host, fmt.Sprint(next))
+			next++
+		}
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+		if err != nil {
+			set.Close()
+			return nil, fmt.Errorf("sandbox %s: listen %s: %w", p.name, addr, err)
+		}
+		h, creds, conns, jobs := p.build(o)
+		url := "http://" + ln.Addr().String()
+		for i := range conns {
+			conns[i].Config["api_base"] = url
+		}
+		r := &Running{Platform: p.name, URL: url, Credentials: creds, Connections: conns, Jobs: jobs, Server: h,
+			srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+		go func() {
+			if err := r.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				_ = err // the listener closed under us; Close reports nothing more
+			}
+		}()
+		set.Running = append(set.Running, r)
+	}
+	return set, nil
+}
+
+// Get returns the running sandbox of a platform, or nil.
+func (s *Set) Get(platform string) *Running {
+	for _, r := range s.Running {
+		if r.Platform == platform {
+			return r
+		}
+	}
+	return nil
+}
+
+// Close stops every sandbox.
+func (s *Set) Close() {
+	for _, r := range s.Running {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = r.srv.Shutdown(ctx)
+		cancel()
+	}
+}

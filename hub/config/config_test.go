@@ -1,0 +1,130 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/channelhub/channelhub/hub/config"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+func TestLoadGoodConfig(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load("testdata/good.yaml", env(map[string]string{"WECHAT_SECRET": "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "./data" || len(c.Tenants) != 2 || c.Location.String() != "CST" {
+		t.Fatalf("config = %+v", c)
+	}
+	a := c.Tenants[0]
+	if a.Connections[0].Config["app_secret"] != "s3cret" || a.Connections[0].RateLimits["*"] != 10 {
+		t.Fatalf("connection = %+v", a.Connections[0])
+	}
+	j := a.Jobs[0]
+	if j.Mode != "full" || j.Breaker.Failures != 3 || j.Breaker.OpenFor != 30*time.Second || j.Line != 15 {
+		t.Fatalf("job = %+v", j)
+	}
+	if c.Tenants[1].Jobs[0].Mode != "incremental" {
+		t.Fatal("mode default is not incremental")
+	}
+	if _, _, err := c.FindJob("followers"); err == nil || !strings.Contains(err.Error(), "brand-a/followers") {
+		t.Fatalf("ambiguous job: %v", err)
+	}
+	if tn, j, err := c.FindJob("brand-b/followers"); err != nil || tn.ID != "brand-b" || j.ID != "followers" {
+		t.Fatalf("FindJob = %v", err)
+	}
+	if _, j, err := c.FindJob("only-b"); err != nil || j.Schedule != "@every 1h" {
+		t.Fatalf("FindJob(only-b) = %v", err)
+	}
+}
+
+func TestErrorsNameFileLineAndField(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"malformed", "tenants: [\n  - id: a\n", []string{"hub.yaml:", "did not find expected"}},
+		{"unknown key", "tenants:\n  - id: a\n    conections: []\n", []string{"hub.yaml:3: tenants[0].conections: unknown setting", "connections"}},
+		{"bad cron", "tenants:\n  - id: a\n    connections:\n      - {id: c, connector: wechat}\n    jobs:\n      - id: j\n        connection: c\n        read: [x]\n        schedule: \"*/15 * * *\"\n",
+			[]string{"hub.yaml:9: tenants[0].jobs[0].schedule: bad cron expression \"*/15 * * *\"", "expected exactly 5 fields, found 4"}},
+		{"missing connection", "tenants:\n  - id: a\n    jobs:\n      - id: j\n        connection: nope\n        read: [x]\n", []string{"hub.yaml:4: tenants[0].jobs[0].connection: \"nope\" is not a connection"}},
+		{"bad mode", "tenants:\n  - id: a\n    connections:\n      - {id: c, connector: w}\n    jobs:\n      - {id: j, connection: c, read: [x], mode: both}\n", []string{"mode: \"both\": want full or incremental"}},
+		{"duplicate ids", "tenants:\n  - id: a\n    connections:\n      - {id: c, connector: w}\n      - {id: c, connector: w}\n", []string{"hub.yaml:5:", "duplicate connection id \"c\" (first at line 4)"}},
+		{"nothing to do", "tenants:\n  - id: a\n    connections:\n      - {id: c, connector: w}\n    jobs:\n      - {id: j, connection: c}\n", []string{"give at least one stream"}},
+		{"unset variable", "secret_key: ${NOPE}\ntenants:\n  - id: a\n", []string{"hub.yaml:1: environment variable NOPE is not set"}},
+		{"bad secret key", "secret_key: ${KEY}\ntenants:\n  - id: a\n", []string{"hub.yaml:1: secret_key: want 64 hex"}},
+		{"bad timezone", "timezone: Mars/Base\ntenants:\n  - id: a\n", []string{"hub.yaml:1: timezone: \"Mars/Base\""}},
+		{"bad id", "tenants:\n  - id: Brand A\n", []string{"hub.yaml:2: tenants[0].id: \"Brand A\""}},
+		{"no tenants", "data_dir: x\n", []string{"at least one tenant"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Parse([]byte(tt.yaml), "conf/hub.yaml", env(map[string]string{"KEY": "not-a-key-SECRETVALUE"}))
+			if err == nil {
+				t.Fatal("parsed a bad config")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "SECRETVALUE") {
+				t.Errorf("error echoes a secret: %q", err)
+			}
+		})
+	}
+}
+
+func TestEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	_, err := config.Parse([]byte("log_level: loud\ntenants:\n  - id: a\n    jobs:\n      - {id: j, connection: c, read: [x], mode: x, schedule: nope}\n"), "hub.yaml", env(nil))
+	if err == nil || strings.Count(err.Error(), "\n") < 3 {
+		t.Fatalf("want four problems, got %v", err)
+	}
+}
+
+func TestValidateConnectors(t *testing.T) {
+	t.Parallel()
+	c, err := config.Parse([]byte(`tenants:
+  - id: a
+    connections:
+      - id: c1
+        connector: wechat
+        config:
+          app_id: 7
+          app_scret: oops
+      - id: c2
+        connector: wechatt
+    jobs:
+      - {id: j, connection: c1, read: [followers]}
+`), "hub.yaml", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := sdk.Spec{Name: "wechat", Version: "1", Config: []sdk.Field{
+		{Name: "app_id", Type: sdk.TypeString, Required: true},
+		{Name: "app_secret", Type: sdk.TypeString, Required: true, Secret: true},
+	}}
+	err = c.ValidateConnectors(func(n string) (sdk.Spec, bool) { return spec, n == "wechat" }, []string{"wechat"})
+	for _, w := range []string{
+		"hub.yaml:7: tenant a, connection c1: tenants[0].connections[0].config.app_id: want a string",
+		"hub.yaml:4: tenant a, connection c1: tenants[0].connections[0].config.app_secret: is required",
+		"hub.yaml:8: tenant a, connection c1: tenants[0].connections[0].config.app_scret: is not a wechat config field",
+		"hub.yaml:9: tenants[0].connections[1].connector: no plugin named \"wechatt\" (have: wechat)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v lacks %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "oops") {
+		t.Error("a config value was echoed")
+	}
+}
