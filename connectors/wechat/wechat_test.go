@@ -20,7 +20,10 @@ type recorder struct {
 	checkpoints [][]byte
 }
 
-func (r *recorder) Emit(_ context.Context, rec sdk.Record) error { r.records = append(r.records, rec); return nil }
+func (r *recorder) Emit(_ context.Context, rec sdk.Record) error {
+	r.records = append(r.records, rec)
+	return nil
+}
 func (r *recorder) Checkpoint(_ context.Context, c []byte) error {
 	r.checkpoints = append(r.checkpoints, c)
 	return nil
