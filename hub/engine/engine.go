@@ -361,16 +361,48 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 			if err != nil {
 				return err
 			}
-			for {
-				msg, err := rs.Next()
-				if errors.Is(err, io.EOF) {
-					return sdk.UnavailableError(nil, "stream %s ended before the plugin said it was done", stream)
+			// Group commit: consecutive batches are written in one
+			// transaction with the last checkpoint among them, up to
+			// groupRecords records or groupWait after the first.
+			var pending []sdk.Record
+			var pendingCP []byte
+			var since time.Time
+			commit := func() error {
+				if len(pending) == 0 && pendingCP == nil {
+					return nil
 				}
+				br, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: job.ID, Connection: conn.ID, Stream: stream, Records: pending, Checkpoint: pendingCP, At: e.opts.Now()})
 				if err != nil {
 					return err
 				}
+				sr.Records += int64(len(pending))
+				sr.Written += int64(br.Written)
+				sr.Unchanged += int64(br.Unchanged)
+				sr.DeadLettered += int64(br.DeadLettered)
+				sr.NewMembers += int64(br.NewMembers)
+				sr.Merges += int64(br.Merges)
+				if pendingCP != nil {
+					progressed = true
+				}
+				pending, pendingCP = nil, nil
+				progress(Progress{Tenant: tenant.ID, Job: job.ID, Stream: stream, Records: sr.Records, Event: "batch"})
+				return nil
+			}
+			for {
+				msg, err := rs.Next()
+				if errors.Is(err, io.EOF) {
+					err = sdk.UnavailableError(nil, "stream %s ended before the plugin said it was done", stream)
+				}
+				if err != nil {
+					// What arrived before the failure is kept: it is whole
+					// records, and its checkpoint is a safe resume point.
+					if cerr := commit(); cerr != nil {
+						return cerr
+					}
+					return err
+				}
 				if msg.Done {
-					return nil
+					return commit()
 				}
 				if msg.Progress != nil {
 					progress(Progress{Tenant: tenant.ID, Job: job.ID, Stream: stream, Records: sr.Records, Done: msg.Progress.Done, Total: msg.Progress.Total, Event: "progress"})
@@ -379,20 +411,18 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				if len(msg.Records) == 0 && msg.Checkpoint == nil {
 					continue
 				}
-				br, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: job.ID, Connection: conn.ID, Stream: stream, Records: msg.Records, Checkpoint: msg.Checkpoint, At: e.opts.Now()})
-				if err != nil {
-					return err
+				if len(pending) == 0 {
+					since = time.Now()
 				}
-				sr.Records += int64(len(msg.Records))
-				sr.Written += int64(br.Written)
-				sr.Unchanged += int64(br.Unchanged)
-				sr.DeadLettered += int64(br.DeadLettered)
-				sr.NewMembers += int64(br.NewMembers)
-				sr.Merges += int64(br.Merges)
+				pending = append(pending, msg.Records...)
 				if msg.Checkpoint != nil {
-					progressed = true
+					pendingCP = msg.Checkpoint
 				}
-				progress(Progress{Tenant: tenant.ID, Job: job.ID, Stream: stream, Records: sr.Records, Event: "batch"})
+				if len(pending) >= groupRecords || time.Since(since) >= groupWait {
+					if err := commit(); err != nil {
+						return err
+					}
+				}
 			}
 		})
 		if err == nil {
@@ -538,6 +568,13 @@ func (e *Engine) deliver(ctx context.Context, tenant *config.Tenant, job *config
 		progress(Progress{Tenant: tenant.ID, Job: job.ID, Event: "write", Records: int64(wr.Delivered)})
 	}
 }
+
+// Group commit bounds: records per transaction, and how long a batch may
+// wait for others before it is committed.
+const (
+	groupRecords = 5000
+	groupWait    = 250 * time.Millisecond
+)
 
 // Shutdown kills every plugin process the engine started.
 func (e *Engine) Shutdown() { e.plugins.Shutdown() }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -282,8 +281,9 @@ func (a *applier) ownerOf(memberID string) (identity.Owner, error) {
 func (a *applier) resolve(r sdk.Record, owners []identity.Owner) (identity.Owner, error) {
 	survivor, away, isNew := identity.Decide(owners)
 	if isNew {
-		sum := sha256.Sum256([]byte(a.b.Tenant + "\x00" + a.b.Connection + "\x00" + a.b.Stream + "\x00" + r.ID))
-		survivor = identity.Owner{MemberID: "m_" + hex.EncodeToString(sum[:10]), Seq: a.seq}
+		// Ids follow the tenant's member sequence: deterministic for one
+		// arrival order, and appended at the end of every index they key.
+		survivor = identity.Owner{MemberID: MemberID(a.seq), Seq: a.seq}
 		a.seq++
 		if err := a.exec(`INSERT INTO members (tenant, member_id, seq, created_at) VALUES (?, ?, ?, ?)`, a.b.Tenant, survivor.MemberID, survivor.Seq, a.at); err != nil {
 			return survivor, fmt.Errorf("create member: %w", err)
@@ -339,17 +339,7 @@ func (a *applier) write(r sdk.Record, memberID string, data, hash []byte) error 
 			a.b.Tenant, a.b.Connection, a.b.Stream, r.ID, memberID, r.UpdatedAt.UnixMilli(), r.Deleted, hash, data, a.at, a.at); err != nil {
 			return err
 		}
-		if err := a.exec(`DELETE FROM member_tags WHERE tenant = ? AND member_id = ? AND source = ?`, a.b.Tenant, memberID, a.b.Connection); err != nil {
-			return err
-		}
-		if r.Deleted {
-			return nil
-		}
-		for _, t := range r.Member.Tags {
-			if err := a.exec(`INSERT OR IGNORE INTO member_tags (tenant, member_id, tag, source) VALUES (?, ?, ?, ?)`, a.b.Tenant, memberID, t.Name, a.b.Connection); err != nil {
-				return err
-			}
-		}
+		// The platform's tags live in the stored record itself (data).
 		return nil
 	case r.Order != nil:
 		o := r.Order
@@ -416,6 +406,9 @@ func redact(r sdk.Record, salt []byte) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// MemberID renders a member sequence number as a member id.
+func MemberID(seq int64) string { return fmt.Sprintf("m%011d", seq) }
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")

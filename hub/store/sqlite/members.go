@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -150,6 +151,11 @@ func (s *Store) view(ctx context.Context, tenant, memberID string) (*store.Membe
 			}
 			overlay(&v.Profile, &m.Member, m.Deleted)
 			v.Consents = append(v.Consents, m.Consents...)
+			if !m.Deleted {
+				for _, t := range m.Tags {
+					v.Tags = append(v.Tags, t.Name)
+				}
+			}
 			return nil
 		})
 	if err != nil {
@@ -158,7 +164,7 @@ func (s *Store) view(ctx context.Context, tenant, memberID string) (*store.Membe
 	slices.SortFunc(v.Sources, func(a, b store.SourceRef) int {
 		return strings.Compare(a.Connection+"\x00"+a.RecordID, b.Connection+"\x00"+b.RecordID)
 	})
-	err = eachRow(ctx, s.db, `SELECT DISTINCT tag FROM member_tags WHERE tenant = ? AND member_id = ? ORDER BY tag`, []any{tenant, memberID}, func(r *sql.Rows) error {
+	err = eachRow(ctx, s.db, `SELECT tag FROM member_tags WHERE tenant = ? AND member_id = ?`, []any{tenant, memberID}, func(r *sql.Rows) error {
 		var t string
 		if err := r.Scan(&t); err != nil {
 			return err
@@ -169,6 +175,8 @@ func (s *Store) view(ctx context.Context, tenant, memberID string) (*store.Membe
 	if err != nil {
 		return nil, err
 	}
+	slices.Sort(v.Tags)
+	v.Tags = slices.Compact(v.Tags)
 	err = eachRow(ctx, s.db, `SELECT member_id FROM members WHERE tenant = ? AND merged_into = ? ORDER BY member_id`, []any{tenant, memberID}, func(r *sql.Rows) error {
 		var a string
 		if err := r.Scan(&a); err != nil {
@@ -253,11 +261,11 @@ func (s *Store) ChangeTags(ctx context.Context, tenant, memberID string, add, re
 				}
 				// No echo: a platform that already shows the tag (or lacks
 				// the one to remove) is not asked again.
-				var has int
-				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM member_tags WHERE tenant = ? AND member_id = ? AND tag = ? AND source = ?`, tenant, id, tag, c).Scan(&has); err != nil {
+				has, err := platformHasTag(ctx, tx, tenant, id, c, tag)
+				if err != nil {
 					return err
 				}
-				if (action == ActionTagAdd) == (has > 0) {
+				if (action == ActionTagAdd) == has {
 					continue
 				}
 				params, _ := json.Marshal(map[string]string{"tag": tag})
@@ -383,19 +391,82 @@ func (s *Store) CompleteActions(ctx context.Context, tenant string, results []st
 			}
 			var p map[string]string
 			_ = json.Unmarshal([]byte(params), &p)
-			switch typ {
-			case ActionTagAdd:
-				_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO member_tags (tenant, member_id, tag, source) VALUES (?, ?, ?, ?)`, tenant, member, p["tag"], conn)
-				if err != nil {
-					return err
-				}
-			case ActionTagRemove:
-				_, err := tx.ExecContext(ctx, `DELETE FROM member_tags WHERE tenant = ? AND member_id = ? AND tag = ? AND source = ?`, tenant, member, p["tag"], conn)
-				if err != nil {
+			if typ == ActionTagAdd || typ == ActionTagRemove {
+				if err := setPlatformTag(ctx, tx, tenant, member, conn, p["tag"], typ == ActionTagAdd); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	})
+}
+
+// storedMember is a member record as the sources table holds it.
+type storedMember struct {
+	Deleted bool `json:"deleted,omitempty"`
+	*mapping.Member
+}
+
+// platformHasTag reports whether the member's records from a connection
+// carry a tag.
+func platformHasTag(ctx context.Context, q querier, tenant, member, conn, tag string) (bool, error) {
+	has := false
+	err := eachRow(ctx, q, `SELECT data FROM sources WHERE tenant = ? AND member_id = ? AND connection = ?`, []any{tenant, member, conn}, func(r *sql.Rows) error {
+		var data []byte
+		if err := r.Scan(&data); err != nil {
+			return err
+		}
+		var m storedMember
+		if err := json.Unmarshal(data, &m); err != nil || m.Member == nil {
+			return err
+		}
+		for _, t := range m.Tags {
+			has = has || t.Name == tag
+		}
+		return nil
+	})
+	return has, err
+}
+
+// setPlatformTag records a delivered tag change in the member's stored
+// records of that connection, as the platform now shows it; the next read
+// replaces them with the platform's own word.
+func setPlatformTag(ctx context.Context, tx *sql.Tx, tenant, member, conn, tag string, add bool) error {
+	type row struct {
+		stream, id string
+		m          storedMember
+	}
+	var rows []row
+	err := eachRow(ctx, tx, `SELECT stream, record_id, data FROM sources WHERE tenant = ? AND member_id = ? AND connection = ?`, []any{tenant, member, conn}, func(r *sql.Rows) error {
+		var x row
+		var data []byte
+		if err := r.Scan(&x.stream, &x.id, &data); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(data, &x.m); err != nil || x.m.Member == nil {
+			return err
+		}
+		rows = append(rows, x)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, x := range rows {
+		tags := slices.DeleteFunc(x.m.Tags, func(t mapping.Tag) bool { return t.Name == tag })
+		if add {
+			tags = append(tags, mapping.Tag{Name: tag, Source: "hub"})
+		}
+		x.m.Tags = tags
+		data, err := json.Marshal(x.m)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET data = ?, hash = ? WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`,
+			data, sum[:], tenant, conn, x.stream, x.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

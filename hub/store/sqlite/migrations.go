@@ -16,8 +16,8 @@ var migrations = []string{
 		merged_into TEXT,
 		created_at INTEGER NOT NULL,
 		PRIMARY KEY (tenant, member_id)
-	);
-	CREATE INDEX members_merged ON members (tenant, merged_into, member_id);
+	) WITHOUT ROWID;
+	CREATE INDEX members_merged ON members (tenant, merged_into, member_id) WHERE merged_into IS NOT NULL;
 	CREATE TABLE identities (
 		tenant TEXT NOT NULL,
 		ikey TEXT NOT NULL,
@@ -27,7 +27,7 @@ var migrations = []string{
 		value_enc BLOB,
 		member_id TEXT NOT NULL,
 		PRIMARY KEY (tenant, ikey)
-	);
+	) WITHOUT ROWID;
 	CREATE INDEX identities_member ON identities (tenant, member_id);
 	CREATE TABLE sources (
 		tenant TEXT NOT NULL,
@@ -42,15 +42,17 @@ var migrations = []string{
 		first_seen INTEGER NOT NULL,
 		last_seen INTEGER NOT NULL,
 		PRIMARY KEY (tenant, connection, stream, record_id)
-	);
+	) WITHOUT ROWID;
 	CREATE INDEX sources_member ON sources (tenant, member_id);
+	-- Tags set in the hub (source 'hub'). A platform's own tags are part of
+	-- its stored record (sources.data).
 	CREATE TABLE member_tags (
 		tenant TEXT NOT NULL,
 		member_id TEXT NOT NULL,
 		tag TEXT NOT NULL,
 		source TEXT NOT NULL,
 		PRIMARY KEY (tenant, member_id, source, tag)
-	);
+	) WITHOUT ROWID;
 	CREATE TABLE orders (
 		tenant TEXT NOT NULL,
 		platform TEXT NOT NULL,
@@ -62,7 +64,7 @@ var migrations = []string{
 		updated_at INTEGER NOT NULL,
 		data BLOB NOT NULL,
 		PRIMARY KEY (tenant, platform, shop, order_id)
-	);
+	) WITHOUT ROWID;
 	CREATE INDEX orders_member ON orders (tenant, member_id);
 	CREATE TABLE points (
 		tenant TEXT NOT NULL,
@@ -74,7 +76,7 @@ var migrations = []string{
 		occurred_at INTEGER NOT NULL,
 		data BLOB NOT NULL,
 		PRIMARY KEY (tenant, connection, entry_id)
-	);
+	) WITHOUT ROWID;
 	CREATE INDEX points_member ON points (tenant, member_id);
 	CREATE TABLE stream_state (
 		tenant TEXT NOT NULL,
@@ -86,7 +88,7 @@ var migrations = []string{
 		last_error TEXT NOT NULL DEFAULT '',
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (tenant, job, stream)
-	);
+	) WITHOUT ROWID;
 	CREATE TABLE outbox (
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
 		tenant TEXT NOT NULL,
@@ -130,5 +132,5 @@ var migrations = []string{
 		patch BLOB NOT NULL,
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (tenant, connection)
-	);`,
+	) WITHOUT ROWID;`,
 }
