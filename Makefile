@@ -28,6 +28,7 @@ test: fmtcheck vet ## the whole test suite (race detector on)
 
 bench: build ## print the performance figures
 	$(BIN)/hub bench --plugins-dir $(BIN)/plugins
+	$(GO) test -run '^$$' -bench DriverInsert -benchtime 200x ./hub/store/sqlite/
 
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')
