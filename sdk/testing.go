@@ -15,11 +15,9 @@ func NewTestRemote(t testing.TB, p Plugin, host HostService, tenant, connection 
 	t.Helper()
 	p.Spec.Protocol = ProtocolVersion
 	gp := &grpcPlugin{impl: &p, log: zerolog.Nop(), tenant: tenant, connection: connection, host: host}
-	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{pluginName: gp})
-	t.Cleanup(func() {
-		client.Close()
-		server.Stop()
-	})
+	// Closing the client shuts the server down through go-plugin's controller.
+	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{pluginName: gp})
+	t.Cleanup(func() { client.Close() })
 	r, err := Dispense(client)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,95 @@
+// Package sdk is what a channelhub connector author imports: the Connector
+// interface, Serve, classed errors, config specs, the host services, and the
+// hub side of the plugin protocol.
+//
+// # A connector in four parts
+//
+// A connector is a Go package with a Spec, a constructor and a type that
+// implements Connector; its plugin is a separate binary whose main is one
+// line:
+//
+//	package main
+//
+//	func main() { sdk.Serve(mycrm.Plugin) } // Plugin = sdk.Plugin{Spec: Spec, New: New}
+//
+// Serve owns the process: the go-plugin handshake and AutoMTLS, raised gRPC
+// message limits, a stdout guard (a library that prints to stdout cannot
+// break the handshake), JSON logs on stderr that the hub forwards into its own
+// log, panic recovery (a panic becomes a permanent error, not a dead plugin),
+// and exit when the hub that started the plugin is gone. Authors never import
+// go-plugin or the generated protocol types.
+//
+// # The spec is data
+//
+// Spec lists the streams Read serves (with their kind — members, orders,
+// points — cursor kind and whether incremental reads work), the write actions
+// Write applies, the config fields (type, default, example, enum, and Secret
+// for credentials: a secret never prints, and the hub encrypts it at rest),
+// and the platform's default rate limits. The spec travels to the hub's plugin
+// catalog (run a plugin binary with SpecFlag to see it), so the hub validates
+// a connection's config and prints its docs without starting the plugin.
+// Spec.ParseConfig returns every problem at once, each naming its field.
+//
+// # Check, Read, Close
+//
+// New gets a validated Config and a *Host and returns the Connector; keep it
+// cheap — no network. Check verifies credentials with the platform and
+// returns a classed error naming what to fix. Read emits one stream's records
+// through the Emitter:
+//
+//   - Emit one Record per platform record, with the platform's ID: the hub
+//     upserts by it, so emitting a record twice is harmless.
+//   - Call Checkpoint only at a safe boundary: every record before it has been
+//     emitted, and resuming from it neither loses nor repeats what the
+//     platform would not repeat. The hub commits the records and the
+//     checkpoint in one transaction and passes the last committed checkpoint
+//     back in ReadRequest.Checkpoint after a crash or a retry.
+//   - A record that cannot be mapped is emitted as Record{Bad: …}: it goes to
+//     the dead-letter table with its reason and the run goes on.
+//   - Return promptly with ctx.Err() when ctx is cancelled.
+//
+// # Errors and what the hub does with them
+//
+// Return the constructors' errors, wrapped as you like (errors.Is works on
+// both sides of the wire):
+//
+//   - ThrottledError (with the platform's wait): the hub waits, then resumes
+//     from the last checkpoint. Counts toward the circuit breaker.
+//   - UnavailableError (network, 5xx, timeouts, malformed answers): the hub
+//     retries with backoff from the last checkpoint. Counts toward the breaker.
+//   - AuthError: credentials are wrong or expired beyond refresh; the run fails
+//     and the user is told. Never counts toward the breaker.
+//   - ConfigError: a config field is wrong; Field names it.
+//   - PermanentError: retrying will not help.
+//
+// Do not sleep and retry inside Read: the hub owns retries, backoff and
+// breakers, and retries on both sides multiply.
+//
+// # Host services
+//
+// Host.Token returns a token from the hub's credentials cache, which every
+// plugin process of the hub shares, calling the given fetch function under a
+// lease so that only one process fetches at a time (a WeChat app has one
+// valid token: two processes fetching their own log each other out).
+// Host.InvalidateToken drops a token the platform rejected. Host.Wait blocks
+// under the shared rate budget of the connection. Host.UpdateConfig persists
+// what the platform rotated (a refresh token) before you use it. Host.Log is
+// a logger tagged with the connector, tenant and connection; Host.Now the
+// clock. Every Host method is safe on a nil *Host.
+//
+// # Optional abilities
+//
+// Implement Writer to apply write-back actions (each with an idempotency key:
+// an action retried with the same key is applied once on the platform), and
+// WebhookHandler to take platform callbacks (verify the signature before
+// parsing the body any further). Advertise them in the Spec (Actions,
+// Webhook).
+//
+// # Proving a connector
+//
+// Run the acceptance kit, sdk/conformance, from the connector's tests against
+// its sandbox: it checks the spec, Check with good and bad credentials, full
+// reads, resuming from every checkpoint, incremental reads, throttling waited
+// out, cancellation and idempotent writes — each directly and over an
+// in-memory gRPC connection (NewTestRemote).
+package sdk
