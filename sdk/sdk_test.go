@@ -135,7 +135,7 @@ func TestRoundTripOverGRPC(t *testing.T) {
 	at := time.Date(2024, 5, 1, 2, 3, 4, 0, time.UTC)
 	member := sdk.Record{ID: "m1", UpdatedAt: at, Member: &mapping.Member{
 		Identities: []mapping.Identity{{Type: mapping.IDWechatOpenID, Scope: "wx1", Value: "o1"}, {Type: mapping.IDPhone, Value: "+8613800138000"}},
-		Name: "王芳", Gender: mapping.GenderFemale, Birthday: "1990-01-02", City: "杭州", Level: "gold", Points: 120,
+		Name:       "王芳", Gender: mapping.GenderFemale, Birthday: "1990-01-02", City: "杭州", Level: "gold", Points: 120,
 		Tags: []mapping.Tag{{Name: "VIP", Group: "g"}}, Consents: []mapping.Consent{{Channel: mapping.ConsentSMS, OptIn: true, Source: "pos", At: at}},
 		Subscribed: true, SubscribedAt: at, Attributes: map[string]string{"remark": "x"}}}
 	order := sdk.Record{ID: "T1", UpdatedAt: at, Order: &mapping.Order{Platform: "taobao", Shop: "s", OrderID: "T1", Status: mapping.OrderRefunding, PlatformStatus: "WAIT",
@@ -221,7 +221,9 @@ func TestPanicBecomesAnError(t *testing.T) {
 	t.Parallel()
 	pspec := spec
 	pspec.Streams = append(pspec.Streams, sdk.StreamSpec{Name: "explode", Kind: sdk.KindMembers})
-	p := sdk.Plugin{Spec: pspec, New: func(context.Context, sdk.Config, *sdk.Host) (sdk.Connector, error) { return &echo{panicOn: "explode"}, nil }}
+	p := sdk.Plugin{Spec: pspec, New: func(context.Context, sdk.Config, *sdk.Host) (sdk.Connector, error) {
+		return &echo{panicOn: "explode"}, nil
+	}}
 	r := sdk.NewTestRemote(t, p, nil, "t", "c")
 	rs, err := r.Read(t.Context(), []byte(`{"app_id":"wx","app_secret":"s"}`), sdk.ReadRequest{Stream: "explode"})
 	if err == nil {
