@@ -132,5 +132,26 @@ var migrations = []string{
 		patch BLOB NOT NULL,
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (tenant, connection)
-	) WITHOUT ROWID;`,
+	) WITHOUT ROWID;
+	-- Without statistics SQLite would walk a whole tenant through a primary
+	-- key that starts with tenant rather than use the member indexes. These
+	-- rows tell it what a real store looks like: one tenant holds many rows,
+	-- a member few. ANALYZE sqlite_schema loads them.
+	ANALYZE;
+	DELETE FROM sqlite_stat1;
+	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+		('members', 'members', '1000000 1000000 1'),
+		('members', 'members_merged', '10000 10000 2 1'),
+		('identities', 'identities', '2500000 2500000 1'),
+		('identities', 'identities_member', '2500000 2500000 3'),
+		('sources', 'sources', '1000000 1000000 200000 200000 1'),
+		('sources', 'sources_member', '1000000 1000000 2'),
+		('member_tags', 'member_tags', '100000 100000 3 2 1'),
+		('orders', 'orders', '1000000 1000000 300000 100000 1'),
+		('orders', 'orders_member', '1000000 1000000 5'),
+		('points', 'points', '1000000 1000000 300000 1'),
+		('points', 'points_member', '1000000 1000000 10'),
+		('outbox', 'outbox_pending', '10000 10000 2000 1000 1'),
+		('stream_state', 'stream_state', '100 100 10 1');
+	ANALYZE sqlite_schema;`,
 }
