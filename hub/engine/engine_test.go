@@ -302,3 +302,26 @@ func TestHubTagIsWrittenBackOnce(t *testing.T) {
 		t.Fatalf("re-adding a tag the platform has queued %d actions", n)
 	}
 }
+
+func TestFailedFullRunNeverResumesFromTheOldEnd(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, sandbox.Config{Members: 300, PageSize: 100}, "        breaker: {failures: 100}", "")
+	if _, err := h.run(t, "full"); err != nil {
+		t.Fatal(err)
+	}
+	// A new full run fails before committing anything (auth errors are not
+	// retried): the completed run's end checkpoint must be gone, or the next
+	// run would resume from there and skip everyone.
+	h.sb.Inject("/cgi-bin/tags/get", sandbox.Fault{Kind: sandbox.FaultErrCode, ErrCode: 40013})
+	if _, err := h.run(t, "full"); err == nil {
+		t.Fatal("the faulted run succeeded")
+	}
+	st, err := h.st.StreamState(t.Context(), "t1", "followers", "followers")
+	if err != nil || st.Checkpoint != nil {
+		t.Fatalf("checkpoint after a failed fresh full run = %q, %v; want none", st.Checkpoint, err)
+	}
+	res, err := h.run(t, "incremental")
+	if err != nil || res.Records() != int64(h.sb.Followers()) {
+		t.Fatalf("next run read %v records, want all %d: %v", res.Records(), h.sb.Followers(), err)
+	}
+}
