@@ -106,6 +106,27 @@ func TestPluginLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("crash loop is unavailable", func(t *testing.T) {
+		loop := plugin.NewManager(cat, zerolog.Nop(), plugin.Options{RestartBackoff: time.Millisecond, CrashLoop: 3, CrashWindow: time.Minute})
+		defer loop.Shutdown()
+		li, _ := loop.Instance("t1", "c2", "wechat", nil)
+		var err error
+		for i := 0; i < 6; i++ {
+			if _, err = li.Remote(ctx); err != nil {
+				break
+			}
+			pid := li.Pid()
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			for j := 0; j < 200 && alive(pid); j++ {
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(20 * time.Millisecond) // let go-plugin notice the exit
+		}
+		if !errors.Is(err, sdk.ErrUnavailable) || !strings.Contains(err.Error(), "crash-looping") {
+			t.Fatalf("after repeated crashes: %v, want an unavailable crash-loop error (which the breaker counts)", err)
+		}
+	})
+
 	t.Run("shutdown leaves no process", func(t *testing.T) {
 		pid := inst.Pid()
 		m.Shutdown()
