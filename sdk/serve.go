@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
@@ -50,6 +51,8 @@ func Serve(p Plugin) {
 
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
+		// go-plugin's own server log: warnings and errors only.
+		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr, JSONFormat: true}),
 		VersionedPlugins: map[int]plugin.PluginSet{
 			ProtocolVersion: {pluginName: &grpcPlugin{impl: &p, log: log}},
 		},
