@@ -119,6 +119,21 @@ func (a *app) Close() {
 	}
 }
 
+// openTenant opens the app and picks a tenant (the named one, or the only
+// one). The caller closes the app.
+func (g *globals) openTenant(ctx context.Context, tenant string, withPlugins bool) (*app, *config.Tenant, error) {
+	a, err := openApp(ctx, g.config, g.stderr, g.logLevel, withPlugins)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := a.tenantOrOnly(tenant)
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, t, nil
+}
+
 // tenantOrOnly returns the named tenant, or the only one when name is empty.
 func (a *app) tenantOrOnly(name string) (*config.Tenant, error) {
 	if name != "" {

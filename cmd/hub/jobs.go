@@ -52,15 +52,11 @@ func jobsCmd(g *globals) *cobra.Command {
 		Short: "List records that could not be applied, with their reasons",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, false)
+			a, t, err := g.openTenant(ctx, tenant, false)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			t, err := a.tenantOrOnly(tenant)
-			if err != nil {
-				return err
-			}
 			dls, err := a.store.DeadLetters(ctx, t.ID, 100)
 			if err != nil {
 				return err

@@ -34,15 +34,11 @@ func membersCmd(g *globals) *cobra.Command {
 			if n != 1 {
 				return errors.New("give exactly one of --phone, --identity or --id")
 			}
-			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, false)
+			a, t, err := g.openTenant(ctx, tenant, false)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			t, err := a.tenantOrOnly(tenant)
-			if err != nil {
-				return err
-			}
 			var m *store.MemberView
 			switch {
 			case id != "":
@@ -76,15 +72,11 @@ func membersCmd(g *globals) *cobra.Command {
 		Short: "Write every member of a tenant as JSON lines to stdout",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, false)
+			a, t, err := g.openTenant(ctx, tenant, false)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			t, err := a.tenantOrOnly(tenant)
-			if err != nil {
-				return err
-			}
 			w := bufio.NewWriter(g.stdout)
 			enc := json.NewEncoder(w)
 			if err := a.store.ExportMembers(ctx, t.ID, func(m *store.MemberView) error { return enc.Encode(m) }); err != nil {
@@ -103,15 +95,11 @@ func membersCmd(g *globals) *cobra.Command {
 			if id == "" || len(add)+len(remove) == 0 {
 				return errors.New("give --id and at least one --add or --remove")
 			}
-			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, true)
+			a, t, err := g.openTenant(ctx, tenant, true)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			t, err := a.tenantOrOnly(tenant)
-			if err != nil {
-				return err
-			}
 			writers := func(connection string) []string {
 				c, err := t.Connection(connection)
 				if err != nil {
