@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -39,6 +40,16 @@ var identityTypes = map[IdentityType]bool{
 func KnownIdentityType(t IdentityType) bool {
 	_, ok := identityTypes[t]
 	return ok
+}
+
+// IdentityTypes returns every known type, sorted.
+func IdentityTypes() []IdentityType {
+	out := make([]IdentityType, 0, len(identityTypes))
+	for t := range identityTypes {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Scoped reports whether identifiers of type t are unique only within a scope

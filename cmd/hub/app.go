@@ -144,3 +144,23 @@ func (a *app) tenantOrOnly(name string) (*config.Tenant, error) {
 	}
 	return nil, fmt.Errorf("the config has %d tenants: name one with --tenant", len(a.cfg.Tenants))
 }
+
+// writers returns, for a connection of the tenant, the write-back actions
+// its plugin's spec declares.
+func (a *app) writers(t *config.Tenant) func(connection string) []string {
+	return func(connection string) []string {
+		c, err := t.Connection(connection)
+		if err != nil || a.plugins == nil {
+			return nil
+		}
+		e, ok := a.plugins.Catalog().Lookup(c.Connector)
+		if !ok {
+			return nil
+		}
+		var out []string
+		for _, act := range e.Spec.Actions {
+			out = append(out, act.Name)
+		}
+		return out
+	}
+}

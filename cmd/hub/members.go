@@ -100,22 +100,7 @@ func membersCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			writers := func(connection string) []string {
-				c, err := t.Connection(connection)
-				if err != nil {
-					return nil
-				}
-				e, ok := a.plugins.Catalog().Lookup(c.Connector)
-				if !ok {
-					return nil
-				}
-				var out []string
-				for _, act := range e.Spec.Actions {
-					out = append(out, act.Name)
-				}
-				return out
-			}
-			n, err := a.store.ChangeTags(ctx, t.ID, id, add, remove, writers)
+			n, err := a.store.ChangeTags(ctx, t.ID, id, add, remove, a.writers(t))
 			if err != nil {
 				return err
 			}

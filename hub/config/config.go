@@ -9,6 +9,10 @@
 //	  - id: brand-a               # [a-z0-9-], unique
 //	    name: Brand A
 //	    phone_salt: ${SALT}       # optional; generated and kept per tenant when absent
+//	    identity:                 # optional: One ID rules (defaults in the README)
+//	      types: {phone: {priority: 50, limit: 2}}
+//	      blocked: ["4000000000"] # added to the default blocked values
+//	      shared_limit: 5         # an identifier on more members than this stops linking
 //	    connections:
 //	      - id: wechat-oa         # unique within the tenant
 //	        connector: wechat     # a plugin name in the catalog
@@ -41,6 +45,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/channelhub/channelhub/hub/identity"
 	"github.com/channelhub/channelhub/hub/secret"
 	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
@@ -61,9 +66,12 @@ type Config struct {
 // Tenant is one brand.
 type Tenant struct {
 	ID, Name, PhoneSalt string
-	Connections         []Connection
-	Jobs                []Job
-	Line                int
+	// Identity are the tenant's One ID rules: the defaults with the
+	// config's changes.
+	Identity    identity.Rules
+	Connections []Connection
+	Jobs        []Job
+	Line        int
 }
 
 // Connection is a connector with a tenant's credentials.
@@ -266,12 +274,12 @@ func stringList(p *problems, v *yaml.Node, field string) []string {
 }
 
 func parseTenant(p *problems, n *yaml.Node, path string) Tenant {
-	t := Tenant{Line: n.Line}
+	t := Tenant{Line: n.Line, Identity: identity.DefaultRules()}
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, path, "want a tenant (id, connections, jobs)")
 		return t
 	}
-	eachKey(p, n, path, []string{"id", "name", "phone_salt", "connections", "jobs"}, func(key string, v *yaml.Node) {
+	eachKey(p, n, path, []string{"id", "name", "phone_salt", "identity", "connections", "jobs"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "id":
 			t.ID = scalar(p, v, path+".id")
@@ -282,6 +290,8 @@ func parseTenant(p *problems, n *yaml.Node, path string) Tenant {
 			t.Name = scalar(p, v, path+".name")
 		case "phone_salt":
 			t.PhoneSalt = scalar(p, v, path+".phone_salt")
+		case "identity":
+			t.Identity = parseIdentity(p, v, path+".identity")
 		case "connections":
 			if v.Kind != yaml.SequenceNode {
 				p.add(v.Line, path+".connections", "want a list")
@@ -326,6 +336,68 @@ func parseTenant(p *problems, n *yaml.Node, path string) Tenant {
 		}
 	}
 	return t
+}
+
+func parseIdentity(p *problems, n *yaml.Node, path string) identity.Rules {
+	var o identity.Override
+	if n.Kind != yaml.MappingNode {
+		p.add(n.Line, path, "want a mapping (types, blocked, shared_limit)")
+		return identity.DefaultRules()
+	}
+	eachKey(p, n, path, []string{"types", "blocked", "shared_limit"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "types":
+			if v.Kind != yaml.MappingNode {
+				p.add(v.Line, path+".types", "want a mapping of identity type to {priority, limit}")
+				return
+			}
+			o.Types = map[string]identity.TypeRule{}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				name, tv := v.Content[i].Value, v.Content[i+1]
+				tp := path + ".types." + name
+				if tv.Kind != yaml.MappingNode {
+					p.add(tv.Line, tp, "want {priority, limit}")
+					continue
+				}
+				tr := identity.DefaultRules().Types[mapping.IdentityType(name)]
+				set := false
+				eachKey(p, tv, tp, []string{"priority", "limit"}, func(k string, x *yaml.Node) {
+					var n int
+					if err := x.Decode(&n); err != nil {
+						p.add(x.Line, tp+"."+k, "want a whole number")
+						return
+					}
+					set = true
+					if k == "priority" {
+						tr.Priority = n
+					} else {
+						tr.Limit = n
+					}
+				})
+				if !set {
+					continue
+				}
+				if _, err := (identity.Override{Types: map[string]identity.TypeRule{name: tr}}).Apply(); err != nil {
+					p.add(tv.Line, path, "%v", err)
+					continue
+				}
+				o.Types[name] = tr
+			}
+		case "blocked":
+			o.Blocked = stringList(p, v, path+".blocked")
+		case "shared_limit":
+			if err := v.Decode(&o.SharedLimit); err != nil || o.SharedLimit < 1 {
+				p.add(v.Line, path+".shared_limit", "want a whole number of members, at least 1")
+				o.SharedLimit = 0
+			}
+		}
+	})
+	r, err := o.Apply()
+	if err != nil {
+		p.add(n.Line, path, "%v", err)
+		return identity.DefaultRules()
+	}
+	return r
 }
 
 func parseConnection(p *problems, n *yaml.Node, path string) Connection {

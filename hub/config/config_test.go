@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,12 @@ func TestLoadGoodConfig(t *testing.T) {
 	j := a.Jobs[0]
 	if j.Mode != "full" || j.Breaker.Failures != 3 || j.Breaker.OpenFor != 30*time.Second || j.Line != 15 {
 		t.Fatalf("job = %+v", j)
+	}
+	if r := a.Identity; r.Types["phone"].Limit != 2 || r.Types["phone"].Priority != 50 || r.SharedLimit != 8 || !slices.Contains(r.Blocked, "4000000000") || !slices.Contains(r.Blocked, "null") {
+		t.Fatalf("identity rules = %+v", r)
+	}
+	if r := c.Tenants[1].Identity; r.Types["phone"].Limit != 3 || r.SharedLimit != 5 {
+		t.Fatalf("default identity rules = %+v", r)
 	}
 	if c.Tenants[1].Jobs[0].Mode != "incremental" {
 		t.Fatal("mode default is not incremental")
@@ -63,6 +70,10 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"bad timezone", "timezone: Mars/Base\ntenants:\n  - id: a\n", []string{"hub.yaml:1: timezone: \"Mars/Base\""}},
 		{"bad id", "tenants:\n  - id: Brand A\n", []string{"hub.yaml:2: tenants[0].id: \"Brand A\""}},
 		{"no tenants", "data_dir: x\n", []string{"at least one tenant"}},
+		{"unknown identity type", "tenants:\n  - id: a\n    identity:\n      types:\n        fax: {limit: 1}\n", []string{"hub.yaml:5: tenants[0].identity: types.fax: not an identity type"}},
+		{"bad identity limit", "tenants:\n  - id: a\n    identity:\n      types:\n        phone: {limit: 0}\n", []string{"hub.yaml:5: tenants[0].identity: types.phone.limit: 0: want at least 1"}},
+		{"bad shared limit", "tenants:\n  - id: a\n    identity:\n      shared_limit: many\n", []string{"hub.yaml:4: tenants[0].identity.shared_limit: want a whole number"}},
+		{"unknown identity setting", "tenants:\n  - id: a\n    identity:\n      limits: {}\n", []string{"hub.yaml:4: tenants[0].identity.limits: unknown setting"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -371,7 +371,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				if len(pending) == 0 && pendingCP == nil {
 					return nil
 				}
-				br, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: job.ID, Connection: conn.ID, Stream: stream, Records: pending, Checkpoint: pendingCP, At: e.opts.Now()})
+				br, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: job.ID, Connection: conn.ID, Stream: stream, Records: pending, Checkpoint: pendingCP, At: e.opts.Now(), Rules: &tenant.Identity})
 				if err != nil {
 					return err
 				}

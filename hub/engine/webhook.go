@@ -65,7 +65,7 @@ func (e *Engine) HandleWebhook(ctx context.Context, tenantID, connID string, req
 		byStream[s] = append(byStream[s], r)
 	}
 	for _, s := range order {
-		if _, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: "webhook:" + conn.ID, Connection: conn.ID, Stream: s, Records: byStream[s], At: e.opts.Now()}); err != nil {
+		if _, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: "webhook:" + conn.ID, Connection: conn.ID, Stream: s, Records: byStream[s], At: e.opts.Now(), Rules: &tenant.Identity}); err != nil {
 			// Not stored: tell the platform to deliver again.
 			return sdk.WebhookResponse{}, err
 		}

@@ -14,12 +14,17 @@ import (
 	"errors"
 	"time"
 
+	"github.com/channelhub/channelhub/hub/identity"
 	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
 )
 
 // ErrNotFound is returned when a member, job or stream does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrAmbiguous is returned when an identifier names more than one member
+// (a shared or refused identifier).
+var ErrAmbiguous = errors.New("ambiguous")
 
 // Store is the hub's persistence.
 type Store interface {
@@ -65,6 +70,20 @@ type Store interface {
 	// DeadLetters lists dead-lettered records of a tenant, newest first.
 	DeadLetters(ctx context.Context, tenant string, limit int) ([]DeadLetter, error)
 
+	// Explain says why each identifier of a member belongs to it: the
+	// records carrying it, the merge journal and the refused merges.
+	Explain(ctx context.Context, tenant, memberID string) (*Explanation, error)
+	// Conflicts lists a tenant's refused merges and shared identifiers.
+	Conflicts(ctx context.Context, tenant string, limit int) (*ConflictReport, error)
+	// Unmerge detaches an identifier from a member: the pair is never merged
+	// again and the member's component is resolved again without it.
+	Unmerge(ctx context.Context, tenant, memberID string, id mapping.Identity, rules *identity.Rules) (*UnmergeResult, error)
+	// Erase deletes a member's data (PIPL), keeps a tombstone of salted
+	// hashes so later syncs do not bring the person back, and queues the
+	// action eraseAction for every connection of the member whose connector
+	// supports it (writers lists a connection's write actions).
+	Erase(ctx context.Context, tenant, memberID, eraseAction string, writers func(connection string) []string) (*EraseResult, error)
+
 	// ConfigPatch returns a connection's stored config patch (rotated tokens).
 	ConfigPatch(ctx context.Context, tenant, connection string) ([]byte, error)
 	// SaveConfigPatch merges patch into the connection's stored patch.
@@ -92,6 +111,8 @@ type Batch struct {
 	Checkpoint []byte
 	// At is the time recorded for first/last seen.
 	At time.Time
+	// Rules are the tenant's identity rules; nil means the defaults.
+	Rules *identity.Rules
 }
 
 // BatchResult counts what ApplyBatch did.
@@ -100,6 +121,9 @@ type BatchResult struct {
 	// was stored and cost no further work.
 	Written, Unchanged, DeadLettered int
 	NewMembers, Merges               int
+	// Erased records belong to erased people (a tombstone matched): they
+	// were dropped.
+	Erased int
 }
 
 // MemberView is a unified member as the CLI and export show it.
@@ -145,6 +169,9 @@ type SourceRef struct {
 // Stats counts a tenant's data.
 type Stats struct {
 	Members, Sources, Identities, Orders, Merges int64
+	// Conflicts are refused merges; Shared are identifiers the shared
+	// guard stopped; Erased are erased members.
+	Conflicts, Shared, Erased                    int64
 	OutboxPending, OutboxDelivered, OutboxFailed int64
 	DeadLetters                                  int64
 }
@@ -191,4 +218,87 @@ type DeadLetter struct {
 	Reason, Location                  string
 	Raw                               []byte
 	At                                time.Time
+}
+
+// Explanation is why a member is what it is.
+type Explanation struct {
+	MemberID    string                `json:"member_id"`
+	Aliases     []string              `json:"aliases,omitempty"`
+	Identifiers []ExplainedIdentifier `json:"identifiers"`
+	Journal     []JournalEntry        `json:"journal"`
+	Conflicts   []Conflict            `json:"conflicts"`
+}
+
+// ExplainedIdentifier is one identifier of a member with the records that
+// carry it.
+type ExplainedIdentifier struct {
+	Identity IdentityView `json:"identity"`
+	// Shared says the shared guard stopped it from linking.
+	Shared  bool              `json:"shared,omitempty"`
+	Records []ExplainedRecord `json:"records"`
+}
+
+// ExplainedRecord is a record carrying an identifier, with the other
+// identifiers on it: the evidence that they are one person.
+type ExplainedRecord struct {
+	Connection string         `json:"connection"`
+	Stream     string         `json:"stream"`
+	RecordID   string         `json:"record_id"`
+	With       []IdentityView `json:"with"`
+}
+
+// JournalEntry is one identity event.
+type JournalEntry struct {
+	At         time.Time     `json:"at"`
+	Kind       string        `json:"kind"` // merge, split, refused, shared, unmerge, erased
+	MemberID   string        `json:"member_id,omitempty"`
+	OtherID    string        `json:"other_id,omitempty"`
+	Identity   *IdentityView `json:"identity,omitempty"`
+	Connection string        `json:"connection,omitempty"`
+	Stream     string        `json:"stream,omitempty"`
+	RecordID   string        `json:"record_id,omitempty"`
+	Rule       string        `json:"rule,omitempty"`
+	Detail     string        `json:"detail,omitempty"`
+}
+
+// Conflict is a refused merge as it stands.
+type Conflict struct {
+	Connection string       `json:"connection"`
+	Stream     string       `json:"stream"`
+	RecordID   string       `json:"record_id"`
+	Identity   IdentityView `json:"identity"`
+	MemberID   string       `json:"member_id"`
+	OtherID    string       `json:"other_id"`
+	Rule       string       `json:"rule"`
+	Since      time.Time    `json:"since"`
+}
+
+// SharedIdentifier is an identifier the shared guard stopped from linking.
+type SharedIdentifier struct {
+	Identity IdentityView `json:"identity"`
+	Members  int          `json:"members"`
+	Since    time.Time    `json:"since"`
+}
+
+// ConflictReport lists what the identity rules refused.
+type ConflictReport struct {
+	Conflicts []Conflict         `json:"conflicts"`
+	Shared    []SharedIdentifier `json:"shared"`
+}
+
+// UnmergeResult says where a member's records went.
+type UnmergeResult struct {
+	MemberID string `json:"member_id"`
+	// Members now holding the records the member held before.
+	Members []string `json:"members"`
+}
+
+// EraseResult counts what an erasure removed.
+type EraseResult struct {
+	MemberID   string   `json:"member_id"`
+	Records    int      `json:"records"`
+	Orders     int      `json:"orders"`
+	Points     int      `json:"points"`
+	Tombstones int      `json:"tombstones"`
+	Queued     []string `json:"queued,omitempty"` // connections asked to erase
 }

@@ -18,31 +18,87 @@ import (
 // chunk is how many values go into one IN (...) list.
 const chunk = 500
 
-// applier holds one ApplyBatch transaction's state.
+// Kinds of source records.
+const (
+	kindMember = "member"
+	kindOrder  = "order"
+	kindPoints = "points"
+)
+
+// recRef names a platform record.
+type recRef struct{ conn, stream, id string }
+
+// order is the record's canonical name for the identity partition.
+func (r recRef) order() string { return r.conn + "\x1f" + r.stream + "\x1f" + r.id }
+
+// applier holds one transaction's work: a batch, an unmerge or an erasure.
 type applier struct {
 	s      *Store
 	ctx    context.Context
 	tx     *sql.Tx
-	b      store.Batch
+	tenant string
+	rules  *identity.Rules
 	salt   []byte
-	at     int64
-	res    store.BatchResult
-	owners map[string]identity.Owner // ikey → member holding it
-	seq    int64                     // next member seq
+	at     int64 // milliseconds
+	seq    int64 // next member seq
 	stmts  map[string]*sql.Stmt
+	res    store.BatchResult
+	// has says which optional identity tables hold rows for the tenant, so
+	// that a tenant without them pays nothing for them.
+	has struct{ shared, never, conflicts, tombstones bool }
+}
+
+func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules *identity.Rules, at int64) (*applier, error) {
+	if rules == nil {
+		d := identity.DefaultRules()
+		rules = &d
+	}
+	a := &applier{s: s, ctx: ctx, tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}}
+	var sealed []byte
+	if err := tx.QueryRowContext(ctx, `SELECT phone_salt, next_seq FROM tenants WHERE id = ?`, tenant).Scan(&sealed, &a.seq); err != nil {
+		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)
+	}
+	salt, err := s.box.Open(sealed)
+	if err != nil {
+		return nil, err
+	}
+	a.salt = salt
+	err = tx.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM identity_shared WHERE tenant = ?1),
+		EXISTS (SELECT 1 FROM identity_never WHERE tenant = ?1),
+		EXISTS (SELECT 1 FROM identity_conflicts WHERE tenant = ?1),
+		EXISTS (SELECT 1 FROM tombstones WHERE tenant = ?1)`, tenant).Scan(&a.has.shared, &a.has.never, &a.has.conflicts, &a.has.tombstones)
+	if err != nil {
+		return nil, fmt.Errorf("identity state: %w", err)
+	}
+	return a, nil
+}
+
+func (a *applier) close() {
+	for _, st := range a.stmts {
+		st.Close()
+	}
+}
+
+// finish saves the member sequence.
+func (a *applier) finish() error {
+	return a.exec(`UPDATE tenants SET next_seq = ? WHERE id = ?`, a.seq, a.tenant)
 }
 
 // ApplyBatch implements store.Store.
 func (s *Store) ApplyBatch(ctx context.Context, b store.Batch) (store.BatchResult, error) {
 	var res store.BatchResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		a := &applier{s: s, ctx: ctx, tx: tx, b: b, at: b.At.UnixMilli(), owners: map[string]identity.Owner{}, stmts: map[string]*sql.Stmt{}}
-		defer a.closeStmts()
-		if err := a.run(); err != nil {
+		a, err := s.newApplier(ctx, tx, b.Tenant, b.Rules, b.At.UnixMilli())
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		if err := a.applyBatch(b); err != nil {
 			return err
 		}
 		res = a.res
-		return nil
+		return a.finish()
 	})
 	if err != nil {
 		return res, fmt.Errorf("apply batch %s/%s/%s: %w", b.Tenant, b.Job, b.Stream, err)
@@ -50,146 +106,106 @@ func (s *Store) ApplyBatch(ctx context.Context, b store.Batch) (store.BatchResul
 	return res, nil
 }
 
-func (a *applier) closeStmts() {
-	for _, st := range a.stmts {
-		st.Close()
-	}
-}
-
 // exec runs a statement prepared once per transaction.
 func (a *applier) exec(query string, args ...any) error {
+	_, err := a.execResult(query, args...)
+	return err
+}
+
+func (a *applier) execResult(query string, args ...any) (sql.Result, error) {
 	st, ok := a.stmts[query]
 	if !ok {
 		var err error
 		if st, err = a.tx.PrepareContext(a.ctx, query); err != nil {
-			return fmt.Errorf("prepare: %w", err)
+			return nil, fmt.Errorf("prepare: %w", err)
 		}
 		a.stmts[query] = st
 	}
-	_, err := st.ExecContext(a.ctx, args...)
-	return err
+	return st.ExecContext(a.ctx, args...)
 }
 
+// prepared is a changed record of a batch, ready to store.
+type prepared struct {
+	rec    sdk.Record
+	ref    recRef
+	kind   string
+	xref   string // the orders or points row
+	keys   []identity.Key
+	phones []string
+	data   []byte
+	hash   []byte
+	old    *stored
+}
+
+// stored is what the sources table holds of a record.
 type stored struct {
-	hash     []byte
-	memberID string
+	hash   []byte
+	member string
+	keys   []identity.Key
 }
 
-func (a *applier) run() error {
-	var sealedSalt []byte
-	if err := a.tx.QueryRowContext(a.ctx, `SELECT phone_salt, next_seq FROM tenants WHERE id = ?`, a.b.Tenant).Scan(&sealedSalt, &a.seq); err != nil {
-		return fmt.Errorf("tenant %s not registered: %w", a.b.Tenant, err)
-	}
-	salt, err := a.s.box.Open(sealedSalt)
+func (a *applier) applyBatch(b store.Batch) error {
+	existing, err := a.loadStored(b)
 	if err != nil {
 		return err
 	}
-	a.salt = salt
-
-	existing, err := a.loadSources()
-	if err != nil {
-		return err
-	}
-	// Keys of every changed record, loaded in one pass.
-	type prepared struct {
-		rec   sdk.Record
-		keys  []identity.Key
-		clear map[string]string
-		data  []byte
-		hash  []byte
-	}
-	var todo []prepared
-	var allKeys []string
-	for _, r := range a.b.Records {
+	var changed []*prepared
+	for _, r := range b.Records {
 		if r.Bad != nil {
-			if err := a.deadLetter(r.ID, r.Bad.Reason, r.Bad.Location, r.Bad.Raw); err != nil {
+			if err := a.deadLetter(b, r.ID, r.Bad.Reason, r.Bad.Location, r.Bad.Raw); err != nil {
 				return err
 			}
 			continue
 		}
-		p := prepared{rec: r, clear: map[string]string{}}
+		p := &prepared{rec: r, ref: recRef{b.Connection, b.Stream, r.ID}}
 		var ids []mapping.Identity
 		switch {
 		case r.Member != nil:
-			ids = r.Member.Identities
+			p.kind, ids = kindMember, r.Member.Identities
 		case r.Order != nil:
-			ids = r.Order.Buyer
+			p.kind, ids = kindOrder, r.Order.Buyer
+			p.xref = r.Order.Platform + "\x1f" + r.Order.Shop + "\x1f" + r.Order.OrderID
 		case r.Points != nil:
-			ids = []mapping.Identity{r.Points.Member}
+			p.kind, ids = kindPoints, []mapping.Identity{r.Points.Member}
+			p.xref = r.Points.EntryID
 		default:
-			if err := a.deadLetter(r.ID, "record carries no member, order or points data", "", nil); err != nil {
+			if err := a.deadLetter(b, r.ID, "record carries no member, order or points data", "", nil); err != nil {
 				return err
 			}
 			continue
 		}
+		seen := map[identity.Key]bool{}
 		for _, id := range ids {
-			// Invalid and blocked identifiers are dropped, not matched; the
-			// record itself is kept.
-			k, clear, err := identity.KeyOf(a.salt, id)
-			if err != nil {
+			// Malformed and blocked identifiers are dropped, not matched;
+			// the record itself is kept.
+			k, clear, err := a.rules.Key(a.salt, id)
+			if err != nil || seen[k] {
 				continue
 			}
+			seen[k] = true
 			p.keys = append(p.keys, k)
 			if clear != "" {
-				p.clear[k.String()] = clear
+				p.phones = append(p.phones, clear)
 			}
 		}
-		p.data, err = redact(r, a.salt)
-		if err != nil {
+		if p.data, err = redact(r, a.salt); err != nil {
 			return err
 		}
-		sum := sha256.Sum256(p.data)
+		sum := sha256.Sum256(append(p.data, keyString(p.keys)...))
 		p.hash = sum[:]
-		if old, ok := existing[r.ID]; ok && bytes.Equal(old.hash, p.hash) {
-			a.res.Unchanged++
-			continue
-		}
-		for _, k := range p.keys {
-			allKeys = append(allKeys, k.String())
-		}
-		todo = append(todo, p)
-	}
-	if err := a.loadOwners(allKeys); err != nil {
-		return err
-	}
-	for _, p := range todo {
-		var owners []identity.Owner
-		for _, k := range p.keys {
-			if o, ok := a.owners[k.String()]; ok {
-				owners = append(owners, o)
-			}
-		}
-		if old, ok := existing[p.rec.ID]; ok {
-			if o, err := a.ownerOf(old.memberID); err == nil {
-				owners = append(owners, o)
-			}
-		}
-		member, err := a.resolve(p.rec, owners)
-		if err != nil {
-			return err
-		}
-		for _, k := range p.keys {
-			ks := k.String()
-			if o, ok := a.owners[ks]; ok && o.MemberID == member.MemberID {
+		if old, ok := existing[r.ID]; ok {
+			if bytes.Equal(old.hash, p.hash) {
+				a.res.Unchanged++
 				continue
 			}
-			var enc []byte
-			if c, ok := p.clear[ks]; ok {
-				enc = a.s.box.Seal([]byte(c))
-			}
-			if err := a.exec(`INSERT INTO identities (tenant, ikey, type, scope, value, value_enc, member_id) VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (tenant, ikey) DO UPDATE SET member_id = excluded.member_id`,
-				a.b.Tenant, ks, string(k.Type), k.Scope, k.Value, enc, member.MemberID); err != nil {
-				return fmt.Errorf("identity: %w", err)
-			}
-			a.owners[ks] = member
+			p.old = &old
 		}
-		if err := a.write(p.rec, member.MemberID, p.data, p.hash); err != nil {
-			return fmt.Errorf("record %s: %w", p.rec.ID, err)
-		}
-		a.res.Written++
+		changed = append(changed, p)
 	}
-	if err := a.exec(`UPDATE tenants SET next_seq = ? WHERE id = ?`, a.seq, a.b.Tenant); err != nil {
+	if changed, err = a.dropErased(changed); err != nil {
+		return err
+	}
+	if err := a.resolve(changed, nil); err != nil {
 		return err
 	}
 	// Every batch counts its records; a batch with a checkpoint also moves
@@ -197,150 +213,116 @@ func (a *applier) run() error {
 	return a.exec(`INSERT INTO stream_state (tenant, job, stream, checkpoint, records, status, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?)
 		ON CONFLICT (tenant, job, stream) DO UPDATE SET checkpoint = COALESCE(excluded.checkpoint, stream_state.checkpoint),
 		records = stream_state.records + excluded.records, status = 'running', updated_at = excluded.updated_at`,
-		a.b.Tenant, a.b.Job, a.b.Stream, a.b.Checkpoint, len(a.b.Records), a.at/1000)
+		b.Tenant, b.Job, b.Stream, b.Checkpoint, len(b.Records), a.at/1000)
 }
 
-// loadSources returns the stored hash and member of this batch's records.
-func (a *applier) loadSources() (map[string]stored, error) {
+// loadStored returns the stored hash, member and keys of a batch's records.
+func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 	out := map[string]stored{}
-	ids := make([]string, 0, len(a.b.Records))
-	for _, r := range a.b.Records {
+	ids := make([]any, 0, len(b.Records))
+	for _, r := range b.Records {
 		ids = append(ids, r.ID)
 	}
-	for len(ids) > 0 {
-		n := min(chunk, len(ids))
-		args := []any{a.b.Tenant, a.b.Connection, a.b.Stream}
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		rows, err := a.tx.QueryContext(a.ctx, `SELECT record_id, hash, member_id FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(n)+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("load sources: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			var st stored
-			if err := rows.Scan(&id, &st.hash, &st.memberID); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = st
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		ids = ids[n:]
+	err := a.inChunks(ids, func(part []any) error {
+		args := append([]any{a.tenant, b.Connection, b.Stream}, part...)
+		return eachRow(a.ctx, a.tx, `SELECT record_id, hash, member_id, keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
+			args, func(r *sql.Rows) error {
+				var id, keys string
+				var st stored
+				if err := r.Scan(&id, &st.hash, &st.member, &keys); err != nil {
+					return err
+				}
+				var err error
+				st.keys, err = parseKeys(keys)
+				out[id] = st
+				return err
+			})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load sources: %w", err)
 	}
 	return out, nil
 }
 
-// loadOwners fills a.owners for the given keys.
-func (a *applier) loadOwners(keys []string) error {
-	for len(keys) > 0 {
-		n := min(chunk, len(keys))
-		args := []any{a.b.Tenant}
-		for _, k := range keys[:n] {
-			args = append(args, k)
-		}
-		rows, err := a.tx.QueryContext(a.ctx, `SELECT i.ikey, i.member_id, m.seq FROM identities i JOIN members m ON m.tenant = i.tenant AND m.member_id = i.member_id
-			WHERE i.tenant = ? AND i.ikey IN (`+placeholders(n)+`)`, args...)
-		if err != nil {
-			return fmt.Errorf("load identities: %w", err)
-		}
-		for rows.Next() {
-			var k string
-			var o identity.Owner
-			if err := rows.Scan(&k, &o.MemberID, &o.Seq); err != nil {
-				rows.Close()
-				return err
-			}
-			a.owners[k] = o
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+func (a *applier) inChunks(vals []any, fn func([]any) error) error {
+	for len(vals) > 0 {
+		n := min(chunk, len(vals))
+		if err := fn(vals[:n]); err != nil {
 			return err
 		}
-		keys = keys[n:]
+		vals = vals[n:]
 	}
 	return nil
 }
 
-func (a *applier) ownerOf(memberID string) (identity.Owner, error) {
-	o := identity.Owner{MemberID: memberID}
-	var into sql.NullString
-	err := a.tx.QueryRowContext(a.ctx, `SELECT seq, merged_into FROM members WHERE tenant = ? AND member_id = ?`, a.b.Tenant, memberID).Scan(&o.Seq, &into)
-	if err == nil && into.Valid {
-		return a.ownerOf(into.String)
+// keyString renders keys as the sources.keys column holds them.
+func keyString(keys []identity.Key) string {
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(0x1e)
+		}
+		b.WriteString(k.String())
 	}
-	return o, err
+	return b.String()
 }
 
-// resolve returns the member a record belongs to, creating or merging members
-// as identity.Decide says.
-func (a *applier) resolve(r sdk.Record, owners []identity.Owner) (identity.Owner, error) {
-	survivor, away, isNew := identity.Decide(owners)
-	if isNew {
-		// Ids follow the tenant's member sequence: deterministic for one
-		// arrival order, and appended at the end of every index they key.
-		survivor = identity.Owner{MemberID: MemberID(a.seq), Seq: a.seq}
-		a.seq++
-		if err := a.exec(`INSERT INTO members (tenant, member_id, seq, created_at) VALUES (?, ?, ?, ?)`, a.b.Tenant, survivor.MemberID, survivor.Seq, a.at); err != nil {
-			return survivor, fmt.Errorf("create member: %w", err)
-		}
-		a.res.NewMembers++
-		return survivor, nil
+func parseKeys(s string) ([]identity.Key, error) {
+	if s == "" {
+		return nil, nil
 	}
-	for _, o := range away {
-		if err := a.merge(o.MemberID, survivor.MemberID); err != nil {
-			return survivor, err
+	parts := strings.Split(s, "\x1e")
+	keys := make([]identity.Key, len(parts))
+	for i, p := range parts {
+		k, err := identity.ParseKey(p)
+		if err != nil {
+			return nil, err
 		}
-		for k, v := range a.owners {
-			if v.MemberID == o.MemberID {
-				a.owners[k] = survivor
+		keys[i] = k
+	}
+	return keys, nil
+}
+
+// write upserts a changed record with its member and updates its links.
+func (a *applier) write(p *prepared, member string) error {
+	var phones []byte
+	if len(p.phones) > 0 {
+		clear, _ := json.Marshal(p.phones)
+		phones = a.s.box.Seal(clear)
+	}
+	data := p.data
+	if p.kind != kindMember {
+		data = nil // orders and points keep their data in their own tables
+	}
+	r := p.rec
+	if err := a.exec(`INSERT INTO sources (tenant, connection, stream, record_id, kind, ref, member_id, updated_at, deleted, hash, data, keys, phones, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant, connection, stream, record_id) DO UPDATE SET kind = excluded.kind, ref = excluded.ref, member_id = excluded.member_id,
+		updated_at = excluded.updated_at, deleted = excluded.deleted, hash = excluded.hash, data = excluded.data, keys = excluded.keys,
+		phones = excluded.phones, last_seen = excluded.last_seen`,
+		a.tenant, p.ref.conn, p.ref.stream, p.ref.id, p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data),
+		keyString(p.keys), phones, a.at, a.at); err != nil {
+		return fmt.Errorf("record %s: %w", r.ID, err)
+	}
+	var oldKeys []identity.Key
+	if p.old != nil {
+		oldKeys = p.old.keys
+	}
+	for _, k := range p.keys {
+		if !containsKey(oldKeys, k) {
+			if err := a.exec(`INSERT OR IGNORE INTO links (tenant, ikey, connection, stream, record_id) VALUES (?, ?, ?, ?, ?)`, a.tenant, k.String(), p.ref.conn, p.ref.stream, p.ref.id); err != nil {
+				return fmt.Errorf("link: %w", err)
 			}
 		}
-		a.res.Merges++
 	}
-	return survivor, nil
-}
-
-// merge moves everything of member from into member into; from becomes an
-// alias that resolves to into.
-func (a *applier) merge(from, into string) error {
-	for _, q := range []string{
-		`UPDATE identities SET member_id = ? WHERE tenant = ? AND member_id = ?`,
-		`UPDATE sources SET member_id = ? WHERE tenant = ? AND member_id = ?`,
-		`UPDATE OR IGNORE member_tags SET member_id = ? WHERE tenant = ? AND member_id = ?`,
-		`UPDATE orders SET member_id = ? WHERE tenant = ? AND member_id = ?`,
-		`UPDATE points SET member_id = ? WHERE tenant = ? AND member_id = ?`,
-		`UPDATE outbox SET member_id = ? WHERE tenant = ? AND member_id = ?`,
-		`UPDATE members SET merged_into = ? WHERE tenant = ? AND (member_id = ? OR merged_into = ?)`,
-	} {
-		args := []any{into, a.b.Tenant, from}
-		if strings.Contains(q, "merged_into = ?)") {
-			args = append(args, from)
-		}
-		if err := a.exec(q, args...); err != nil {
-			return fmt.Errorf("merge %s into %s: %w", from, into, err)
+	for _, k := range oldKeys {
+		if !containsKey(p.keys, k) {
+			if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND connection = ? AND stream = ? AND record_id = ?`, a.tenant, k.String(), p.ref.conn, p.ref.stream, p.ref.id); err != nil {
+				return fmt.Errorf("unlink: %w", err)
+			}
 		}
 	}
-	return a.exec(`DELETE FROM member_tags WHERE tenant = ? AND member_id = ?`, a.b.Tenant, from)
-}
-
-// write upserts the record itself.
-func (a *applier) write(r sdk.Record, memberID string, data, hash []byte) error {
 	switch {
-	case r.Member != nil:
-		if err := a.exec(`INSERT INTO sources (tenant, connection, stream, record_id, member_id, updated_at, deleted, hash, data, first_seen, last_seen)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tenant, connection, stream, record_id) DO UPDATE SET member_id = excluded.member_id, updated_at = excluded.updated_at,
-			deleted = excluded.deleted, hash = excluded.hash, data = excluded.data, last_seen = excluded.last_seen`,
-			a.b.Tenant, a.b.Connection, a.b.Stream, r.ID, memberID, r.UpdatedAt.UnixMilli(), r.Deleted, hash, data, a.at, a.at); err != nil {
-			return err
-		}
-		// The platform's tags live in the stored record itself (data).
-		return nil
 	case r.Order != nil:
 		o := r.Order
 		// A push and a pull may deliver one order in either order: never let an
@@ -349,20 +331,52 @@ func (a *applier) write(r sdk.Record, memberID string, data, hash []byte) error 
 			ON CONFLICT (tenant, platform, shop, order_id) DO UPDATE SET member_id = excluded.member_id, status = excluded.status,
 			updated_at = excluded.updated_at, data = excluded.data, connection = excluded.connection
 			WHERE excluded.updated_at >= orders.updated_at`,
-			a.b.Tenant, o.Platform, o.Shop, o.OrderID, a.b.Connection, memberID, o.Status.String(), o.UpdatedAt.UnixMilli(), data)
+			a.tenant, o.Platform, o.Shop, o.OrderID, p.ref.conn, member, o.Status.String(), o.UpdatedAt.UnixMilli(), p.data)
 	case r.Points != nil:
 		e := r.Points
 		return a.exec(`INSERT INTO points (tenant, connection, entry_id, member_id, kind, delta, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant, connection, entry_id) DO NOTHING`,
-			a.b.Tenant, a.b.Connection, e.EntryID, memberID, string(e.Kind), e.Delta, e.OccurredAt.UnixMilli(), data)
+			a.tenant, p.ref.conn, e.EntryID, member, string(e.Kind), e.Delta, e.OccurredAt.UnixMilli(), p.data)
 	}
 	return nil
 }
 
-func (a *applier) deadLetter(recordID, reason, location string, raw []byte) error {
+// move points a stored record, and its order or points row, at a member.
+func (a *applier) move(n *gnode, member string) error {
+	if err := a.exec(`UPDATE sources SET member_id = ? WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`, member, a.tenant, n.ref.conn, n.ref.stream, n.ref.id); err != nil {
+		return err
+	}
+	switch n.kind {
+	case kindOrder:
+		platform, rest, _ := strings.Cut(n.xref, "\x1f")
+		shop, orderID, _ := strings.Cut(rest, "\x1f")
+		return a.exec(`UPDATE orders SET member_id = ? WHERE tenant = ? AND platform = ? AND shop = ? AND order_id = ?`, member, a.tenant, platform, shop, orderID)
+	case kindPoints:
+		return a.exec(`UPDATE points SET member_id = ? WHERE tenant = ? AND connection = ? AND entry_id = ?`, member, a.tenant, n.ref.conn, n.xref)
+	}
+	return nil
+}
+
+func containsKey(keys []identity.Key, k identity.Key) bool {
+	for _, x := range keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func orEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func (a *applier) deadLetter(b store.Batch, recordID, reason, location string, raw []byte) error {
 	a.res.DeadLettered++
 	return a.exec(`INSERT INTO dead_letters (tenant, job, connection, stream, record_id, reason, location, raw, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.b.Tenant, a.b.Job, a.b.Connection, a.b.Stream, recordID, reason, location, raw, a.at/1000)
+		b.Tenant, b.Job, b.Connection, b.Stream, recordID, reason, location, raw, a.at/1000)
 }
 
 // redact renders the record as stored: phones replaced by their salted hash,

@@ -41,7 +41,7 @@ type querier interface {
 
 // Member implements store.Store.
 func (s *Store) Member(ctx context.Context, tenant, memberID string) (*store.MemberView, error) {
-	id, err := s.resolveID(ctx, s.db, tenant, memberID)
+	id, err := s.liveMember(ctx, s.db, tenant, memberID)
 	if err != nil {
 		return nil, err
 	}
@@ -54,19 +54,28 @@ func (s *Store) FindMember(ctx context.Context, tenant string, id mapping.Identi
 	if err != nil {
 		return nil, err
 	}
-	k, _, err := identity.KeyOf(salt, id)
+	rules := identity.DefaultRules()
+	k, _, err := rules.Key(salt, id)
 	if err != nil {
 		return nil, err
 	}
-	var memberID string
-	err = s.db.QueryRowContext(ctx, `SELECT member_id FROM identities WHERE tenant = ? AND ikey = ?`, tenant, k.String()).Scan(&memberID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("no member holds that %s identity: %w", id.Type, store.ErrNotFound)
-	}
-	if err != nil {
+	var members []string
+	err = eachRow(ctx, s.db, `SELECT DISTINCT s.member_id FROM links l JOIN sources s ON s.tenant = l.tenant AND s.connection = l.connection AND s.stream = l.stream AND s.record_id = l.record_id
+		WHERE l.tenant = ? AND l.ikey = ? ORDER BY s.member_id`, []any{tenant, k.String()}, func(r *sql.Rows) error {
+		var m string
+		err := r.Scan(&m)
+		members = append(members, m)
+		return err
+	})
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("find member: %w", err)
+	case len(members) == 0:
+		return nil, fmt.Errorf("no member holds that %s identity: %w", id.Type, store.ErrNotFound)
+	case len(members) > 1:
+		return nil, fmt.Errorf("that %s identity is held by %d members (%s): %w", id.Type, len(members), strings.Join(members, ", "), store.ErrAmbiguous)
 	}
-	return s.view(ctx, tenant, memberID)
+	return s.view(ctx, tenant, members[0])
 }
 
 func (s *Store) salt(ctx context.Context, tenant string) ([]byte, error) {
@@ -121,25 +130,28 @@ func (s *Store) ExportMembers(ctx context.Context, tenant string, fn func(*store
 // view assembles a member's unified view.
 func (s *Store) view(ctx context.Context, tenant, memberID string) (*store.MemberView, error) {
 	v := &store.MemberView{MemberID: memberID, Identities: []store.IdentityView{}, Sources: []store.SourceRef{}}
-	err := eachRow(ctx, s.db, `SELECT type, scope, value FROM identities WHERE tenant = ? AND member_id = ? ORDER BY type, scope, value`,
-		[]any{tenant, memberID}, func(r *sql.Rows) error {
-			var iv store.IdentityView
-			if err := r.Scan(&iv.Type, &iv.Scope, &iv.Value); err != nil {
-				return err
-			}
-			v.Identities = append(v.Identities, iv)
-			return nil
-		})
-	if err != nil {
-		return nil, err
-	}
+	seen := map[identity.Key]bool{}
 	// Sources oldest first: a newer non-empty field overrides an older one.
-	err = eachRow(ctx, s.db, `SELECT connection, record_id, data FROM sources WHERE tenant = ? AND member_id = ? ORDER BY updated_at, connection, record_id`,
+	err := eachRow(ctx, s.db, `SELECT connection, record_id, kind, data, keys FROM sources WHERE tenant = ? AND member_id = ? ORDER BY updated_at, connection, record_id`,
 		[]any{tenant, memberID}, func(r *sql.Rows) error {
 			var ref store.SourceRef
+			var kind, keys string
 			var data []byte
-			if err := r.Scan(&ref.Connection, &ref.RecordID, &data); err != nil {
+			if err := r.Scan(&ref.Connection, &ref.RecordID, &kind, &data, &keys); err != nil {
 				return err
+			}
+			ks, err := parseKeys(keys)
+			if err != nil {
+				return err
+			}
+			for _, k := range ks {
+				if !seen[k] {
+					seen[k] = true
+					v.Identities = append(v.Identities, store.IdentityView{Type: string(k.Type), Scope: k.Scope, Value: k.Value})
+				}
+			}
+			if kind != kindMember {
+				return nil
 			}
 			v.Sources = append(v.Sources, ref)
 			var m struct {
@@ -161,6 +173,9 @@ func (s *Store) view(ctx context.Context, tenant, memberID string) (*store.Membe
 	if err != nil {
 		return nil, err
 	}
+	slices.SortFunc(v.Identities, func(a, b store.IdentityView) int {
+		return strings.Compare(a.Type+"\x1f"+a.Scope+"\x1f"+a.Value, b.Type+"\x1f"+b.Scope+"\x1f"+b.Value)
+	})
 	slices.SortFunc(v.Sources, func(a, b store.SourceRef) int {
 		return strings.Compare(a.Connection+"\x00"+a.RecordID, b.Connection+"\x00"+b.RecordID)
 	})
@@ -318,12 +333,17 @@ func (s *Store) PendingActions(ctx context.Context, tenant, connection string, t
 	}
 	args = append(args, limit)
 	var items []store.OutboxItem
-	err := eachRow(ctx, s.db, `SELECT id, action_key, type, member_id, params, attempts FROM outbox WHERE tenant = ? AND connection = ? AND status = 'pending'
+	err := eachRow(ctx, s.db, `SELECT id, action_key, type, member_id, params, target, attempts FROM outbox WHERE tenant = ? AND connection = ? AND status = 'pending'
 		AND type IN (`+placeholders(len(types))+`) ORDER BY id LIMIT ?`, args, func(r *sql.Rows) error {
 		it := store.OutboxItem{Connection: connection}
-		var params string
-		if err := r.Scan(&it.ID, &it.Action.Key, &it.Action.Type, &it.MemberID, &params, &it.Attempts); err != nil {
+		var params, target string
+		if err := r.Scan(&it.ID, &it.Action.Key, &it.Action.Type, &it.MemberID, &params, &target, &it.Attempts); err != nil {
 			return err
+		}
+		if target != "" {
+			if err := json.Unmarshal([]byte(target), &it.Action.Target); err != nil {
+				return fmt.Errorf("outbox %d target: %w", it.ID, err)
+			}
 		}
 		if err := json.Unmarshal([]byte(params), &it.Action.Params); err != nil {
 			return fmt.Errorf("outbox %d params: %w", it.ID, err)
@@ -335,25 +355,27 @@ func (s *Store) PendingActions(ctx context.Context, tenant, connection string, t
 		return nil, fmt.Errorf("pending actions %s/%s: %w", tenant, connection, err)
 	}
 	// Targets: the member's identities as this connection's records carry
-	// them. Phones are not sent to plugins here.
+	// them (or as captured when the action was queued). Phones are not sent
+	// to plugins here.
 	for i := range items {
 		it := &items[i]
-		err := eachRow(ctx, s.db, `SELECT data FROM sources WHERE tenant = ? AND member_id = ? AND connection = ? AND deleted = 0 ORDER BY record_id`,
+		if len(it.Action.Target) > 0 {
+			continue
+		}
+		err := eachRow(ctx, s.db, `SELECT keys FROM sources WHERE tenant = ? AND member_id = ? AND connection = ? AND deleted = 0 ORDER BY record_id`,
 			[]any{tenant, it.MemberID, connection}, func(r *sql.Rows) error {
-				var data []byte
-				if err := r.Scan(&data); err != nil {
+				var keys string
+				if err := r.Scan(&keys); err != nil {
 					return err
 				}
-				var m mapping.Member
-				if err := json.Unmarshal(data, &m); err != nil {
-					return err
-				}
-				for _, id := range m.Identities {
-					if id.Type != mapping.IDPhone && !slices.Contains(it.Action.Target, id) {
+				ks, err := parseKeys(keys)
+				for _, k := range ks {
+					id := mapping.Identity{Type: k.Type, Scope: k.Scope, Value: k.Value}
+					if k.Type != mapping.IDPhone && !slices.Contains(it.Action.Target, id) {
 						it.Action.Target = append(it.Action.Target, id)
 					}
 				}
-				return nil
+				return err
 			})
 		if err != nil {
 			return nil, err
@@ -376,7 +398,10 @@ func (s *Store) CompleteActions(ctx context.Context, tenant string, results []st
 			case r.Status == sdk.StatusFailed:
 				status = "failed"
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE tenant = ? AND id = ?`,
+			// A delivered action no longer needs the identities it captured
+			// (an erasure's are all that is left of the person).
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ?,
+				target = CASE WHEN ?1 = 'delivered' THEN '' ELSE target END WHERE tenant = ? AND id = ?`,
 				status, r.Error, now, tenant, r.ID); err != nil {
 				return fmt.Errorf("complete action %d: %w", r.ID, err)
 			}
@@ -411,7 +436,7 @@ type storedMember struct {
 // carry a tag.
 func platformHasTag(ctx context.Context, q querier, tenant, member, conn, tag string) (bool, error) {
 	has := false
-	err := eachRow(ctx, q, `SELECT data FROM sources WHERE tenant = ? AND member_id = ? AND connection = ?`, []any{tenant, member, conn}, func(r *sql.Rows) error {
+	err := eachRow(ctx, q, `SELECT data FROM sources WHERE tenant = ? AND member_id = ? AND connection = ? AND kind = 'member'`, []any{tenant, member, conn}, func(r *sql.Rows) error {
 		var data []byte
 		if err := r.Scan(&data); err != nil {
 			return err
@@ -433,14 +458,14 @@ func platformHasTag(ctx context.Context, q querier, tenant, member, conn, tag st
 // replaces them with the platform's own word.
 func setPlatformTag(ctx context.Context, tx *sql.Tx, tenant, member, conn, tag string, add bool) error {
 	type row struct {
-		stream, id string
-		m          storedMember
+		stream, id, keys string
+		m                storedMember
 	}
 	var rows []row
-	err := eachRow(ctx, tx, `SELECT stream, record_id, data FROM sources WHERE tenant = ? AND member_id = ? AND connection = ?`, []any{tenant, member, conn}, func(r *sql.Rows) error {
+	err := eachRow(ctx, tx, `SELECT stream, record_id, data, keys FROM sources WHERE tenant = ? AND member_id = ? AND connection = ? AND kind = 'member'`, []any{tenant, member, conn}, func(r *sql.Rows) error {
 		var x row
 		var data []byte
-		if err := r.Scan(&x.stream, &x.id, &data); err != nil {
+		if err := r.Scan(&x.stream, &x.id, &data, &x.keys); err != nil {
 			return err
 		}
 		if err := json.Unmarshal(data, &x.m); err != nil || x.m.Member == nil {
@@ -462,7 +487,8 @@ func setPlatformTag(ctx context.Context, tx *sql.Tx, tenant, member, conn, tag s
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(data)
+		// Hashed as ApplyBatch hashes a record: data, then its keys.
+		sum := sha256.Sum256(append(data, x.keys...))
 		if _, err := tx.ExecContext(ctx, `UPDATE sources SET data = ?, hash = ? WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`,
 			data, sum[:], tenant, conn, x.stream, x.id); err != nil {
 			return err

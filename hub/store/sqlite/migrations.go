@@ -3,7 +3,7 @@ package sqlite
 // migrations are applied in order, each once, recorded in schema_migrations.
 // Never edit a released migration: add a new one.
 var migrations = []string{
-	// 1: the walking skeleton's schema.
+	// 1: the schema of the first release (walking skeleton and One ID).
 	`CREATE TABLE tenants (
 		id TEXT PRIMARY KEY,
 		phone_salt BLOB NOT NULL,
@@ -15,37 +15,98 @@ var migrations = []string{
 		seq INTEGER NOT NULL,
 		merged_into TEXT,
 		created_at INTEGER NOT NULL,
+		erased_at INTEGER,
 		PRIMARY KEY (tenant, member_id)
 	) WITHOUT ROWID;
 	CREATE INDEX members_merged ON members (tenant, merged_into, member_id) WHERE merged_into IS NOT NULL;
-	CREATE TABLE identities (
-		tenant TEXT NOT NULL,
-		ikey TEXT NOT NULL,
-		type TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		value TEXT NOT NULL,
-		value_enc BLOB,
-		member_id TEXT NOT NULL,
-		PRIMARY KEY (tenant, ikey)
-	) WITHOUT ROWID;
-	CREATE INDEX identities_member ON identities (tenant, member_id);
+	-- sources holds every platform record the hub has applied: members with
+	-- their data, orders and points entries as evidence only (their data is
+	-- in orders and points; ref names the row there). keys are the record's
+	-- usable identifier keys, 0x1e-separated; phones holds its clear phones,
+	-- encrypted.
 	CREATE TABLE sources (
 		tenant TEXT NOT NULL,
 		connection TEXT NOT NULL,
 		stream TEXT NOT NULL,
 		record_id TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		ref TEXT NOT NULL,
 		member_id TEXT NOT NULL,
 		updated_at INTEGER NOT NULL,
 		deleted INTEGER NOT NULL,
 		hash BLOB NOT NULL,
 		data BLOB NOT NULL,
+		keys TEXT NOT NULL,
+		phones BLOB,
 		first_seen INTEGER NOT NULL,
 		last_seen INTEGER NOT NULL,
 		PRIMARY KEY (tenant, connection, stream, record_id)
 	) WITHOUT ROWID;
 	CREATE INDEX sources_member ON sources (tenant, member_id);
-	-- Tags set in the hub (source 'hub'). A platform's own tags are part of
-	-- its stored record (sources.data).
+	-- The evidence graph: which records carry an identifier.
+	CREATE TABLE links (
+		tenant TEXT NOT NULL,
+		ikey TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		stream TEXT NOT NULL,
+		record_id TEXT NOT NULL,
+		PRIMARY KEY (tenant, ikey, connection, stream, record_id)
+	) WITHOUT ROWID;
+	-- Identifiers the shared guard stopped from linking.
+	CREATE TABLE identity_shared (
+		tenant TEXT NOT NULL,
+		ikey TEXT NOT NULL,
+		members INTEGER NOT NULL,
+		since INTEGER NOT NULL,
+		PRIMARY KEY (tenant, ikey)
+	) WITHOUT ROWID;
+	-- Pairs an unmerge set apart: ikey never joins partner.
+	CREATE TABLE identity_never (
+		tenant TEXT NOT NULL,
+		ikey TEXT NOT NULL,
+		partner TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (tenant, ikey, partner)
+	) WITHOUT ROWID;
+	-- Merges refused now: the record's identifier would have joined its
+	-- member to another one and broken a rule.
+	CREATE TABLE identity_conflicts (
+		tenant TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		stream TEXT NOT NULL,
+		record_id TEXT NOT NULL,
+		ikey TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		other_id TEXT NOT NULL,
+		rule TEXT NOT NULL,
+		since INTEGER NOT NULL,
+		PRIMARY KEY (tenant, connection, stream, record_id, ikey)
+	) WITHOUT ROWID;
+	CREATE INDEX identity_conflicts_member ON identity_conflicts (tenant, member_id);
+	-- Every merge, split, refusal, guard, unmerge and erasure with its evidence.
+	CREATE TABLE identity_journal (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		tenant TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		other_id TEXT NOT NULL DEFAULT '',
+		ikey TEXT NOT NULL DEFAULT '',
+		connection TEXT NOT NULL DEFAULT '',
+		stream TEXT NOT NULL DEFAULT '',
+		record_id TEXT NOT NULL DEFAULT '',
+		rule TEXT NOT NULL DEFAULT '',
+		detail TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX identity_journal_member ON identity_journal (tenant, member_id);
+	CREATE INDEX identity_journal_other ON identity_journal (tenant, other_id) WHERE other_id != '';
+	-- Erased people: salted hashes of their records and identifiers.
+	CREATE TABLE tombstones (
+		tenant TEXT NOT NULL,
+		hash TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (tenant, hash)
+	) WITHOUT ROWID;
 	CREATE TABLE member_tags (
 		tenant TEXT NOT NULL,
 		member_id TEXT NOT NULL,
@@ -97,6 +158,9 @@ var migrations = []string{
 		type TEXT NOT NULL,
 		member_id TEXT NOT NULL,
 		params TEXT NOT NULL,
+		-- target, when set, are the identities to act on, captured when the
+		-- action was queued (an erasure outlives the member's records).
+		target TEXT NOT NULL DEFAULT '',
 		status TEXT NOT NULL,
 		attempts INTEGER NOT NULL DEFAULT 0,
 		last_error TEXT NOT NULL DEFAULT '',
@@ -142,8 +206,9 @@ var migrations = []string{
 	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
 		('members', 'members', '1000000 1000000 1'),
 		('members', 'members_merged', '10000 10000 2 1'),
-		('identities', 'identities', '2500000 2500000 1'),
-		('identities', 'identities_member', '2500000 2500000 3'),
+		('links', 'links', '2500000 2500000 1 1 1 1'),
+		('identity_conflicts', 'identity_conflicts_member', '1000 1000 2'),
+		('identity_journal', 'identity_journal_member', '10000 10000 3'),
 		('sources', 'sources', '1000000 1000000 200000 200000 1'),
 		('sources', 'sources_member', '1000000 1000000 2'),
 		('member_tags', 'member_tags', '100000 100000 3 2 1'),

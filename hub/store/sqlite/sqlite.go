@@ -49,7 +49,12 @@ func Open(ctx context.Context, path string, box *secret.Box, opts Options) (*Sto
 	drv := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		// Checkpoint the WAL every ~40 MB instead of every 4 MB: a bulk read
 		// rewrites the same index pages many times between checkpoints.
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 10000", nil)
+		if _, err := c.Exec("PRAGMA wal_autocheckpoint = 10000", nil); err != nil {
+			return err
+		}
+		// Deleted rows are zeroed in their pages: an erased person's data
+		// does not linger in free space (PIPL).
+		_, err := c.Exec("PRAGMA secure_delete = FAST", nil)
 		return err
 	}}
 	db := sql.OpenDB(connector{drv: drv, dsn: dsn})
@@ -331,10 +336,13 @@ func (s *Store) Stats(ctx context.Context, tenant string) (store.Stats, error) {
 		dst *int64
 		sql string
 	}{
-		{&st.Members, `SELECT COUNT(*) FROM members WHERE tenant = ? AND merged_into IS NULL`},
+		{&st.Members, `SELECT COUNT(*) FROM members WHERE tenant = ? AND merged_into IS NULL AND erased_at IS NULL`},
 		{&st.Merges, `SELECT COUNT(*) FROM members WHERE tenant = ? AND merged_into IS NOT NULL`},
-		{&st.Sources, `SELECT COUNT(*) FROM sources WHERE tenant = ?`},
-		{&st.Identities, `SELECT COUNT(*) FROM identities WHERE tenant = ?`},
+		{&st.Sources, `SELECT COUNT(*) FROM sources WHERE tenant = ? AND kind = 'member'`},
+		{&st.Identities, `SELECT COUNT(DISTINCT ikey) FROM links WHERE tenant = ?`},
+		{&st.Conflicts, `SELECT COUNT(*) FROM identity_conflicts WHERE tenant = ?`},
+		{&st.Shared, `SELECT COUNT(*) FROM identity_shared WHERE tenant = ?`},
+		{&st.Erased, `SELECT COUNT(*) FROM members WHERE tenant = ? AND erased_at IS NOT NULL AND merged_into IS NULL`},
 		{&st.Orders, `SELECT COUNT(*) FROM orders WHERE tenant = ?`},
 		{&st.OutboxPending, `SELECT COUNT(*) FROM outbox WHERE tenant = ? AND status = 'pending'`},
 		{&st.OutboxDelivered, `SELECT COUNT(*) FROM outbox WHERE tenant = ? AND status = 'delivered'`},

@@ -90,18 +90,18 @@ func TestSharedIdentifiersMergeIntoTheOldestMember(t *testing.T) {
 	s, _ := open(t)
 	ctx := t.Context()
 	apply(t, s, "wechat", nil, member("o1", openid("wx1", "o1"), union("U1")))
-	apply(t, s, "pos", nil, member("card9", mapping.Identity{Type: mapping.IDMemberCard, Scope: "brand", Value: "C9"}, phone("138 0013 8000")))
+	apply(t, s, "pos", nil, member("card9", mapping.Identity{Type: mapping.IDMemberCard, Scope: "brand", Value: "C9"}, phone("139 1000 2000")))
 	first, err := s.FindMember(ctx, "t1", openid("wx1", "o1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := s.FindMember(ctx, "t1", phone("+86 138-0013-8000"))
+	second, err := s.FindMember(ctx, "t1", phone("+86 139-1000-2000"))
 	if err != nil || second.MemberID == first.MemberID {
 		t.Fatalf("separate people share a member: %v", err)
 	}
 	// A mini-program record carries the unionid and the phone: evidence that
 	// both are one person.
-	res := apply(t, s, "mini", nil, member("m1", mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxmini", Value: "mo1"}, union("U1"), phone("8613800138000")))
+	res := apply(t, s, "mini", nil, member("m1", mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxmini", Value: "mo1"}, union("U1"), phone("8613910002000")))
 	if res.Merges != 1 || res.NewMembers != 0 {
 		t.Fatalf("merge result = %+v", res)
 	}

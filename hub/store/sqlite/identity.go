@@ -1,0 +1,454 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/channelhub/channelhub/hub/identity"
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/mapping"
+)
+
+// tombstone is the salted hash an erasure keeps of a record or identifier.
+func tombstone(salt []byte, what string) string {
+	m := hmac.New(sha256.New, salt)
+	m.Write([]byte(what))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func recordTomb(salt []byte, r recRef) string {
+	return tombstone(salt, "record\x1f"+r.order())
+}
+
+func keyTomb(salt []byte, k identity.Key) string { return tombstone(salt, "key\x1f"+k.String()) }
+
+// dropErased drops records of erased people: a record erased before, or one
+// carrying an erased identifier.
+func (a *applier) dropErased(changed []*prepared) ([]*prepared, error) {
+	if !a.has.tombstones || len(changed) == 0 {
+		return changed, nil
+	}
+	var hashes []any
+	for _, p := range changed {
+		hashes = append(hashes, recordTomb(a.salt, p.ref))
+		for _, k := range p.keys {
+			hashes = append(hashes, keyTomb(a.salt, k))
+		}
+	}
+	found := map[string]bool{}
+	err := a.inChunks(hashes, func(part []any) error {
+		args := append([]any{a.tenant}, part...)
+		return eachRow(a.ctx, a.tx, `SELECT hash FROM tombstones WHERE tenant = ? AND hash IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+			var h string
+			err := r.Scan(&h)
+			found[h] = true
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tombstones: %w", err)
+	}
+	if len(found) == 0 {
+		return changed, nil
+	}
+	return slices.DeleteFunc(changed, func(p *prepared) bool {
+		erased := found[recordTomb(a.salt, p.ref)]
+		for _, k := range p.keys {
+			erased = erased || found[keyTomb(a.salt, k)]
+		}
+		if erased {
+			a.res.Erased++
+		}
+		return erased
+	}), nil
+}
+
+// memberRecords returns the stored records of a live member.
+func (a *applier) memberRecords(member string) ([]*gnode, error) {
+	var out []*gnode
+	err := eachRow(a.ctx, a.tx, `SELECT connection, stream, record_id, kind, ref, keys FROM sources WHERE tenant = ? AND member_id = ?`, []any{a.tenant, member}, func(r *sql.Rows) error {
+		n := &gnode{member: member}
+		var keys string
+		if err := r.Scan(&n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &keys); err != nil {
+			return err
+		}
+		var err error
+		n.keys, err = parseKeys(keys)
+		out = append(out, n)
+		return err
+	})
+	return out, err
+}
+
+// liveMember resolves an id or alias to a live member, or says why not.
+func (s *Store) liveMember(ctx context.Context, q querier, tenant, memberID string) (string, error) {
+	id, err := s.resolveID(ctx, q, tenant, memberID)
+	if err != nil {
+		return "", err
+	}
+	var erased sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT erased_at FROM members WHERE tenant = ? AND member_id = ?`, tenant, id).Scan(&erased); err != nil {
+		return "", fmt.Errorf("member %s: %w", id, err)
+	}
+	if erased.Valid {
+		return "", fmt.Errorf("member %s was erased on %s: %w", memberID, time.UnixMilli(erased.Int64).UTC().Format(time.DateOnly), store.ErrNotFound)
+	}
+	return id, nil
+}
+
+// Unmerge implements store.Store.
+func (s *Store) Unmerge(ctx context.Context, tenant, memberID string, id mapping.Identity, rules *identity.Rules) (*store.UnmergeResult, error) {
+	var out *store.UnmergeResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		member, err := s.liveMember(ctx, tx, tenant, memberID)
+		if err != nil {
+			return err
+		}
+		a, err := s.newApplier(ctx, tx, tenant, rules, s.now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		x, _, err := a.rules.Key(a.salt, id)
+		if err != nil {
+			return fmt.Errorf("--identity: %w", err)
+		}
+		records, err := a.memberRecords(member)
+		if err != nil {
+			return err
+		}
+		var partners []identity.Key
+		holds := false
+		for _, n := range records {
+			for _, k := range n.keys {
+				switch {
+				case k == x:
+					holds = true
+				case !containsKey(partners, k):
+					partners = append(partners, k)
+				}
+			}
+		}
+		if !holds {
+			return fmt.Errorf("member %s holds no %s identity with that value: %w", member, id.Type, store.ErrNotFound)
+		}
+		if len(partners) == 0 {
+			return fmt.Errorf("member %s holds only that identity: nothing to unmerge it from", member)
+		}
+		for _, p := range partners {
+			if err := a.exec(`INSERT OR IGNORE INTO identity_never (tenant, ikey, partner, created_at) VALUES (?, ?, ?, ?)`, tenant, x.String(), p.String(), a.at); err != nil {
+				return fmt.Errorf("never-merge: %w", err)
+			}
+		}
+		a.has.never = true
+		if err := a.journal("unmerge", member, "", x, recRef{}, identity.RuleNeverMerge,
+			fmt.Sprintf("%s detached by hand: it never joins the member's other %d identifiers again", x.Type, len(partners))); err != nil {
+			return err
+		}
+		if err := a.resolve(nil, append(partners, x)); err != nil {
+			return err
+		}
+		if err := a.finish(); err != nil {
+			return err
+		}
+		out = &store.UnmergeResult{MemberID: member}
+		for _, n := range records {
+			var now string
+			if err := tx.QueryRowContext(ctx, `SELECT member_id FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`, tenant, n.ref.conn, n.ref.stream, n.ref.id).Scan(&now); err != nil {
+				return err
+			}
+			if !slices.Contains(out.Members, now) {
+				out.Members = append(out.Members, now)
+			}
+		}
+		slices.Sort(out.Members)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unmerge %s from %s: %w", id.Type, memberID, err)
+	}
+	return out, nil
+}
+
+// Erase implements store.Store.
+func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string, writers func(string) []string) (*store.EraseResult, error) {
+	var out *store.EraseResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		member, err := s.liveMember(ctx, tx, tenant, memberID)
+		if err != nil {
+			return err
+		}
+		a, err := s.newApplier(ctx, tx, tenant, nil, s.now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		records, err := a.memberRecords(member)
+		if err != nil {
+			return err
+		}
+		out = &store.EraseResult{MemberID: member}
+		ids := []any{member}
+		err = eachRow(ctx, tx, `SELECT member_id FROM members WHERE tenant = ? AND merged_into = ?`, []any{tenant, member}, func(r *sql.Rows) error {
+			var id string
+			err := r.Scan(&id)
+			ids = append(ids, id)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		// Ask the platforms first, while the records say who to ask about.
+		targets := map[string][]mapping.Identity{}
+		var conns []string
+		tombs := map[string]bool{}
+		var keys []identity.Key
+		for _, n := range records {
+			tombs[recordTomb(a.salt, n.ref)] = true
+			for _, k := range n.keys {
+				tombs[keyTomb(a.salt, k)] = true
+				if !containsKey(keys, k) {
+					keys = append(keys, k)
+				}
+				id := mapping.Identity{Type: k.Type, Scope: k.Scope, Value: k.Value}
+				if k.Type != mapping.IDPhone && !slices.Contains(targets[n.ref.conn], id) {
+					targets[n.ref.conn] = append(targets[n.ref.conn], id)
+				}
+			}
+			if !slices.Contains(conns, n.ref.conn) {
+				conns = append(conns, n.ref.conn)
+			}
+		}
+		slices.Sort(conns)
+		for _, c := range conns {
+			if eraseAction == "" || !slices.Contains(writers(c), eraseAction) || len(targets[c]) == 0 {
+				continue
+			}
+			target, _ := json.Marshal(targets[c])
+			if err := a.exec(`INSERT INTO outbox (tenant, connection, action_key, type, member_id, params, target, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '{}', ?, 'pending', ?, ?)`,
+				tenant, c, newKey(), eraseAction, member, string(target), a.at/1000, a.at/1000); err != nil {
+				return fmt.Errorf("queue erasure: %w", err)
+			}
+			out.Queued = append(out.Queued, c)
+		}
+		for h := range tombs {
+			if err := a.exec(`INSERT OR IGNORE INTO tombstones (tenant, hash, created_at) VALUES (?, ?, ?)`, tenant, h, a.at); err != nil {
+				return fmt.Errorf("tombstone: %w", err)
+			}
+		}
+		out.Tombstones = len(tombs)
+		for _, n := range records {
+			for _, k := range n.keys {
+				if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND connection = ? AND stream = ? AND record_id = ?`, tenant, k.String(), n.ref.conn, n.ref.stream, n.ref.id); err != nil {
+					return err
+				}
+			}
+		}
+		for _, k := range keys {
+			if err := a.exec(`DELETE FROM identity_never WHERE tenant = ? AND (ikey = ?2 OR partner = ?2)`, tenant, k.String()); err != nil {
+				return err
+			}
+		}
+		in := placeholders(len(ids))
+		del := func(q string, twice bool) (int, error) {
+			args := append([]any{tenant}, ids...)
+			if twice {
+				args = append(args, ids...)
+			}
+			r, err := a.execResult(q, args...)
+			if err != nil {
+				return 0, fmt.Errorf("erase: %w", err)
+			}
+			n, err := r.RowsAffected()
+			return int(n), err
+		}
+		for _, q := range []struct {
+			sql   string
+			twice bool
+			n     *int
+		}{
+			{`DELETE FROM sources WHERE tenant = ? AND member_id IN (` + in + `)`, false, &out.Records},
+			{`DELETE FROM orders WHERE tenant = ? AND member_id IN (` + in + `)`, false, &out.Orders},
+			{`DELETE FROM points WHERE tenant = ? AND member_id IN (` + in + `)`, false, &out.Points},
+			{`DELETE FROM member_tags WHERE tenant = ? AND member_id IN (` + in + `)`, false, nil},
+			{`DELETE FROM outbox WHERE tenant = ? AND member_id IN (` + in + `) AND status = 'pending' AND target = ''`, false, nil},
+			{`DELETE FROM identity_conflicts WHERE tenant = ? AND (member_id IN (` + in + `) OR other_id IN (` + in + `))`, true, nil},
+			{`DELETE FROM identity_journal WHERE tenant = ? AND (member_id IN (` + in + `) OR other_id IN (` + in + `))`, true, nil},
+		} {
+			n, err := del(q.sql, q.twice)
+			if err != nil {
+				return err
+			}
+			if q.n != nil {
+				*q.n = n
+			}
+		}
+		if err := a.exec(`UPDATE members SET erased_at = ? WHERE tenant = ? AND member_id IN (`+in+`)`, append([]any{a.at, tenant}, ids...)...); err != nil {
+			return err
+		}
+		return a.journal("erased", member, "", identity.Key{}, recRef{}, "pipl",
+			fmt.Sprintf("profile, %d records, %d orders and %d points entries deleted; %d tombstones kept", out.Records, out.Orders, out.Points, len(tombs)))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("erase %s: %w", memberID, err)
+	}
+	return out, nil
+}
+
+func viewOf(k identity.Key) store.IdentityView {
+	return store.IdentityView{Type: string(k.Type), Scope: k.Scope, Value: k.Value}
+}
+
+// Explain implements store.Store.
+func (s *Store) Explain(ctx context.Context, tenant, memberID string) (*store.Explanation, error) {
+	member, err := s.liveMember(ctx, s.db, tenant, memberID)
+	if err != nil {
+		return nil, err
+	}
+	ex := &store.Explanation{MemberID: member, Identifiers: []store.ExplainedIdentifier{}, Journal: []store.JournalEntry{}, Conflicts: []store.Conflict{}}
+	ids := []any{member}
+	err = eachRow(ctx, s.db, `SELECT member_id FROM members WHERE tenant = ? AND merged_into = ? ORDER BY member_id`, []any{tenant, member}, func(r *sql.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		ex.Aliases = append(ex.Aliases, id)
+		ids = append(ids, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[identity.Key]*store.ExplainedIdentifier{}
+	var order []identity.Key
+	err = eachRow(ctx, s.db, `SELECT connection, stream, record_id, keys FROM sources WHERE tenant = ? AND member_id = ? ORDER BY connection, stream, record_id`, []any{tenant, member}, func(r *sql.Rows) error {
+		var rec store.ExplainedRecord
+		var keys string
+		if err := r.Scan(&rec.Connection, &rec.Stream, &rec.RecordID, &keys); err != nil {
+			return err
+		}
+		ks, err := parseKeys(keys)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			e, ok := byKey[k]
+			if !ok {
+				e = &store.ExplainedIdentifier{Identity: viewOf(k)}
+				byKey[k] = e
+				order = append(order, k)
+			}
+			with := store.ExplainedRecord{Connection: rec.Connection, Stream: rec.Stream, RecordID: rec.RecordID, With: []store.IdentityView{}}
+			for _, o := range ks {
+				if o != k {
+					with.With = append(with.With, viewOf(o))
+				}
+			}
+			e.Records = append(e.Records, with)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("explain %s: %w", member, err)
+	}
+	slices.SortFunc(order, func(a, b identity.Key) int { return strings.Compare(a.String(), b.String()) })
+	for _, k := range order {
+		e := byKey[k]
+		if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM identity_shared WHERE tenant = ? AND ikey = ?)`, tenant, k.String()).Scan(&e.Shared); err != nil {
+			return nil, err
+		}
+		ex.Identifiers = append(ex.Identifiers, *e)
+	}
+	in := placeholders(len(ids))
+	err = eachRow(ctx, s.db, `SELECT at, kind, member_id, other_id, ikey, connection, stream, record_id, rule, detail FROM identity_journal
+		WHERE tenant = ? AND (member_id IN (`+in+`) OR other_id IN (`+in+`)) ORDER BY id`, append(append([]any{tenant}, ids...), ids...), func(r *sql.Rows) error {
+		e, err := scanJournal(r)
+		ex.Journal = append(ex.Journal, e)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("explain %s: journal: %w", member, err)
+	}
+	ex.Conflicts, err = s.conflictRows(ctx, `WHERE tenant = ? AND (member_id = ? OR other_id = ?)`, tenant, member, member)
+	if err != nil {
+		return nil, err
+	}
+	return ex, nil
+}
+
+func scanJournal(r *sql.Rows) (store.JournalEntry, error) {
+	var e store.JournalEntry
+	var at int64
+	var ikey string
+	if err := r.Scan(&at, &e.Kind, &e.MemberID, &e.OtherID, &ikey, &e.Connection, &e.Stream, &e.RecordID, &e.Rule, &e.Detail); err != nil {
+		return e, err
+	}
+	e.At = time.UnixMilli(at).UTC()
+	if ikey != "" {
+		k, err := identity.ParseKey(ikey)
+		if err != nil {
+			return e, err
+		}
+		v := viewOf(k)
+		e.Identity = &v
+	}
+	return e, nil
+}
+
+func (s *Store) conflictRows(ctx context.Context, where string, args ...any) ([]store.Conflict, error) {
+	out := []store.Conflict{}
+	err := eachRow(ctx, s.db, `SELECT connection, stream, record_id, ikey, member_id, other_id, rule, since FROM identity_conflicts `+where+` ORDER BY since, connection, stream, record_id`, args, func(r *sql.Rows) error {
+		var c store.Conflict
+		var ikey string
+		var since int64
+		if err := r.Scan(&c.Connection, &c.Stream, &c.RecordID, &ikey, &c.MemberID, &c.OtherID, &c.Rule, &since); err != nil {
+			return err
+		}
+		k, err := identity.ParseKey(ikey)
+		c.Identity, c.Since = viewOf(k), time.UnixMilli(since).UTC()
+		out = append(out, c)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("conflicts: %w", err)
+	}
+	return out, nil
+}
+
+// Conflicts implements store.Store.
+func (s *Store) Conflicts(ctx context.Context, tenant string, limit int) (*store.ConflictReport, error) {
+	rep := &store.ConflictReport{Shared: []store.SharedIdentifier{}}
+	var err error
+	if rep.Conflicts, err = s.conflictRows(ctx, `WHERE tenant = ?`, tenant); err != nil {
+		return nil, err
+	}
+	if limit > 0 && len(rep.Conflicts) > limit {
+		rep.Conflicts = rep.Conflicts[:limit]
+	}
+	lim := limit
+	if lim <= 0 {
+		lim = -1 // no limit
+	}
+	err = eachRow(ctx, s.db, `SELECT ikey, members, since FROM identity_shared WHERE tenant = ? ORDER BY members DESC, ikey LIMIT ?`, []any{tenant, lim}, func(r *sql.Rows) error {
+		var sh store.SharedIdentifier
+		var ikey string
+		var since int64
+		if err := r.Scan(&ikey, &sh.Members, &since); err != nil {
+			return err
+		}
+		k, err := identity.ParseKey(ikey)
+		sh.Identity, sh.Since = viewOf(k), time.UnixMilli(since).UTC()
+		rep.Shared = append(rep.Shared, sh)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("shared identifiers: %w", err)
+	}
+	return rep, nil
+}

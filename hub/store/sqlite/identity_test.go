@@ -1,0 +1,560 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/channelhub/channelhub/hub/identity"
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/hub/store/sqlite"
+	"github.com/channelhub/channelhub/mapping"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+// genRecord is one generated channel record with the person it belongs to.
+type genRecord struct {
+	conn, stream string
+	rec          sdk.Record
+	person       int
+}
+
+func (g genRecord) ref() string { return g.conn + "/" + g.stream + "/" + g.rec.ID }
+
+// population is a seeded set of people and their channel records, with the
+// noise of real data: unionids present on only some apps, phones in many
+// forms, families sharing a phone, a clerk's phone on hundreds of walk-in
+// records, blocked test numbers.
+type population struct {
+	records []genRecord
+	// truth keys per record, as the evidence allows: identifiers carried by
+	// one person only (blocked, shared and family phones excluded).
+	exclusive map[string][]string
+}
+
+func phoneForms(rng *rand.Rand, national string) string {
+	switch rng.IntN(5) {
+	case 0:
+		return "+86 " + national[:3] + "-" + national[3:7] + "-" + national[7:]
+	case 1:
+		return "86" + national
+	case 2:
+		return national[:3] + " " + national[3:7] + " " + national[7:]
+	case 3:
+		return "0086 " + national
+	}
+	return national
+}
+
+func generate(seed uint64, people int) population {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	var recs []genRecord
+	at := time.Unix(1700000000, 0)
+	add := func(person int, conn, stream, id string, ids ...mapping.Identity) {
+		r := sdk.Record{ID: id, UpdatedAt: at}
+		if stream == "orders" {
+			r.Order = &mapping.Order{Platform: conn, Shop: "s1", OrderID: id, Status: mapping.OrderPaid, Buyer: ids, UpdatedAt: at, CreatedAt: at}
+		} else {
+			r.Member = &mapping.Member{Identities: ids, Name: fmt.Sprintf("p%d", person)}
+		}
+		recs = append(recs, genRecord{conn: conn, stream: stream, rec: r, person: person})
+	}
+	clerk := "13700001111"
+	phones := make([]string, people)
+	family := make([]bool, people)
+	for p := range people {
+		phones[p] = fmt.Sprintf("1%d%d%08d", 3+rng.IntN(7), rng.IntN(10), 10000000+p*37)
+		if p > 0 && !family[p-1] && rng.IntN(100) < 3 {
+			// A family on one number: each registered in the mini-program
+			// with their own WeChat account and that number.
+			phones[p] = phones[p-1]
+			family[p], family[p-1] = true, true
+		}
+	}
+	for p := range people {
+		union := mapping.Identity{Type: mapping.IDWechatUnionID, Scope: "open-1", Value: fmt.Sprintf("u%05d", p)}
+		phone := func() mapping.Identity {
+			switch rng.IntN(40) {
+			case 0:
+				return mapping.Identity{Type: mapping.IDPhone, Value: "13800138000"}
+			case 1:
+				return mapping.Identity{Type: mapping.IDPhone, Value: "null"}
+			}
+			return mapping.Identity{Type: mapping.IDPhone, Value: phoneForms(rng, phones[p])}
+		}
+		if rng.IntN(10) < 7 {
+			ids := []mapping.Identity{{Type: mapping.IDWechatOpenID, Scope: "wx-oa", Value: fmt.Sprintf("oa%05d", p)}}
+			if rng.IntN(10) < 8 {
+				ids = append(ids, union)
+			}
+			add(p, "oa", "followers", ids[0].Value, ids...)
+		}
+		switch {
+		case family[p]:
+			add(p, "mini", "users", fmt.Sprintf("mp%05d", p), mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wx-mini", Value: fmt.Sprintf("mp%05d", p)},
+				union, mapping.Identity{Type: mapping.IDPhone, Value: phoneForms(rng, phones[p])})
+		case rng.IntN(10) < 6:
+			ids := []mapping.Identity{{Type: mapping.IDMiniprogramOpenID, Scope: "wx-mini", Value: fmt.Sprintf("mp%05d", p)}}
+			if rng.IntN(10) < 6 {
+				ids = append(ids, union)
+			}
+			if rng.IntN(10) < 6 {
+				ids = append(ids, phone())
+			}
+			add(p, "mini", "users", ids[0].Value, ids...)
+		}
+		if rng.IntN(10) < 5 {
+			ids := []mapping.Identity{{Type: mapping.IDMemberCard, Scope: "brand", Value: fmt.Sprintf("C%05d", p)}}
+			switch {
+			case rng.IntN(100) < 6:
+				ids = append(ids, mapping.Identity{Type: mapping.IDPhone, Value: clerk})
+			case rng.IntN(10) < 9:
+				ids = append(ids, phone())
+			}
+			add(p, "pos", "members", ids[0].Value, ids...)
+		}
+		ouid := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: "shop1", Value: fmt.Sprintf("ou%05d", p)}
+		if rng.IntN(10) < 3 {
+			ids := []mapping.Identity{ouid}
+			if rng.IntN(10) < 7 {
+				ids = append(ids, phone())
+			}
+			add(p, "tmall", "members", "tm"+ouid.Value, ids...)
+		}
+		if rng.IntN(10) < 4 {
+			for o := range 1 + rng.IntN(3) {
+				add(p, "tmall", "orders", fmt.Sprintf("T%05d-%d", p, o), ouid)
+			}
+		}
+		if rng.IntN(10) < 3 {
+			open := mapping.Identity{Type: mapping.IDDouyinOpenID, Scope: "dy1", Value: fmt.Sprintf("dy%05d", p)}
+			ids := []mapping.Identity{open, {Type: mapping.IDDouyinUnionID, Scope: "brand", Value: fmt.Sprintf("du%05d", p)}}
+			if rng.IntN(10) < 4 {
+				ids = append(ids, phone())
+			}
+			add(p, "douyin", "members", open.Value, ids...)
+			add(p, "douyin", "orders", "D"+open.Value, open)
+		}
+	}
+	// Truth: a key counts as evidence when it is valid, not blocked and
+	// carried by one person only.
+	rules := identity.DefaultRules()
+	owners := map[string]map[int]bool{}
+	keysOf := map[string][]string{}
+	for _, g := range recs {
+		var ids []mapping.Identity
+		if g.rec.Member != nil {
+			ids = g.rec.Member.Identities
+		} else {
+			ids = g.rec.Order.Buyer
+		}
+		for _, id := range ids {
+			k, _, err := rules.Key([]byte("salt"), id)
+			if err != nil {
+				continue
+			}
+			ks := k.String()
+			if owners[ks] == nil {
+				owners[ks] = map[int]bool{}
+			}
+			owners[ks][g.person] = true
+			keysOf[g.ref()] = append(keysOf[g.ref()], ks)
+		}
+	}
+	pop := population{records: recs, exclusive: map[string][]string{}}
+	for ref, ks := range keysOf {
+		for _, k := range ks {
+			if len(owners[k]) == 1 {
+				pop.exclusive[ref] = append(pop.exclusive[ref], k)
+			}
+		}
+	}
+	return pop
+}
+
+// feed applies records in a shuffled order over several syncs of random
+// batch sizes, one batch per connection and stream.
+func feed(t *testing.T, s *sqlite.Store, recs []genRecord, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	recs = slices.Clone(recs)
+	rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	for len(recs) > 0 {
+		n := min(len(recs), 50+rng.IntN(400))
+		by := map[string][]sdk.Record{}
+		var order []string
+		for _, g := range recs[:n] {
+			k := g.conn + "\x00" + g.stream
+			if by[k] == nil {
+				order = append(order, k)
+			}
+			by[k] = append(by[k], g.rec)
+		}
+		for _, k := range order {
+			conn, stream, _ := strings.Cut(k, "\x00")
+			if _, err := s.ApplyBatch(t.Context(), store.Batch{Tenant: "t1", Job: "j-" + conn, Connection: conn, Stream: stream, Records: by[k], At: time.Unix(1700000100, 0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		recs = recs[n:]
+	}
+}
+
+// partition reads the member of every stored record.
+func partition(t *testing.T, s *sqlite.Store) map[string]string {
+	t.Helper()
+	rows, err := s.DB().QueryContext(t.Context(), `SELECT connection, stream, record_id, member_id FROM sources WHERE tenant = 't1'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var c, st, id, m string
+		if err := rows.Scan(&c, &st, &id, &m); err != nil {
+			t.Fatal(err)
+		}
+		out[c+"/"+st+"/"+id] = m
+	}
+	return out
+}
+
+// canonical renders a partition as its sorted groups of records, whatever
+// the member ids.
+func canonical(p map[string]string) string {
+	groups := map[string][]string{}
+	for ref, m := range p {
+		groups[m] = append(groups[m], ref)
+	}
+	var out []string
+	for _, g := range groups {
+		sort.Strings(g)
+		out = append(out, strings.Join(g, ","))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+func pairs(n int) int { return n * (n - 1) / 2 }
+
+func TestOneIDPrecisionAndRecall(t *testing.T) {
+	t.Parallel()
+	pop := generate(42, 1500)
+	s, _ := open(t)
+	feed(t, s, pop.records, 1)
+	got := partition(t, s)
+	if len(got) != len(pop.records) {
+		t.Fatalf("stored %d records of %d", len(got), len(pop.records))
+	}
+	person := map[string]int{}
+	for _, g := range pop.records {
+		person[g.ref()] = g.person
+	}
+	// Allowed links: records of one person connected through keys only that
+	// person carries.
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		for parent[x] != x {
+			x = parent[x]
+		}
+		return x
+	}
+	firstOf := map[string]string{}
+	for _, g := range pop.records {
+		parent[g.ref()] = g.ref()
+	}
+	for _, g := range pop.records {
+		for _, k := range pop.exclusive[g.ref()] {
+			if f, ok := firstOf[k]; ok {
+				parent[find(g.ref())] = find(f)
+			} else {
+				firstOf[k] = g.ref()
+			}
+		}
+	}
+	hubPairs, truePairs, allowedPairs, foundAllowed := 0, 0, 0, 0
+	byMember := map[string]int{}
+	byMemberPerson := map[string]int{}
+	byComponent := map[string]int{}
+	byMemberComponent := map[string]int{}
+	for ref, m := range got {
+		byMember[m]++
+		byMemberPerson[fmt.Sprint(m, "/", person[ref])]++
+		byComponent[find(ref)]++
+		byMemberComponent[m+"/"+find(ref)]++
+	}
+	for _, n := range byMember {
+		hubPairs += pairs(n)
+	}
+	for _, n := range byMemberPerson {
+		truePairs += pairs(n)
+	}
+	for _, n := range byComponent {
+		allowedPairs += pairs(n)
+	}
+	for _, n := range byMemberComponent {
+		foundAllowed += pairs(n)
+	}
+	precision := float64(truePairs) / float64(hubPairs)
+	recall := float64(foundAllowed) / float64(allowedPairs)
+	t.Logf("%d records, %d members: precision %.5f (%d/%d pairs), recall %.5f (%d/%d allowed pairs)",
+		len(got), len(byMember), precision, truePairs, hubPairs, recall, foundAllowed, allowedPairs)
+	if precision < 0.999 {
+		wrong := map[string][]string{}
+		for ref, m := range got {
+			wrong[m] = append(wrong[m], fmt.Sprint(ref, "@", person[ref]))
+		}
+		shown := 0
+		for _, refs := range wrong {
+			ps := map[string]bool{}
+			for _, r := range refs {
+				ps[r[strings.Index(r, "@"):]] = true
+			}
+			if len(ps) > 1 && shown < 5 {
+				shown++
+				t.Logf("mixed member: %v", refs)
+			}
+		}
+		t.Errorf("precision %.5f < 0.999", precision)
+	}
+	if recall < 0.99 {
+		t.Errorf("recall %.5f < 0.99", recall)
+	}
+	rep, err := s.Conflicts(t.Context(), "t1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The clerk's phone is stopped; so may be a family's number whose
+	// records only that number tied together.
+	clerk := mapping.PhoneHash([]byte("salt"), "+8613700001111")
+	if !slices.ContainsFunc(rep.Shared, func(sh store.SharedIdentifier) bool { return sh.Identity.Value == clerk }) {
+		t.Fatalf("shared identifiers = %+v, want the clerk's phone", rep.Shared)
+	}
+	for _, sh := range rep.Shared {
+		if sh.Identity.Type != "phone" || sh.Members <= identity.DefaultSharedLimit {
+			t.Errorf("unexpected shared identifier %+v", sh)
+		}
+	}
+	if len(rep.Conflicts) == 0 {
+		t.Fatal("no refused merges: the families' phones should be")
+	}
+	for _, c := range rep.Conflicts {
+		if c.Identity.Type != "phone" || !strings.HasPrefix(c.Rule, identity.RuleLimitPrefix) {
+			t.Errorf("unexpected conflict %+v", c)
+		}
+	}
+}
+
+func TestOneIDIgnoresArrivalOrder(t *testing.T) {
+	t.Parallel()
+	pop := generate(7, 500)
+	var want string
+	for run := range 3 {
+		s, _ := open(t)
+		feed(t, s, pop.records, uint64(run+1))
+		got := canonical(partition(t, s))
+		if run == 0 {
+			want = got
+		} else if got != want {
+			t.Fatalf("arrival order %d gave another partition", run)
+		}
+	}
+}
+
+// memberOf finds the member holding an identity.
+func memberOf(t *testing.T, s *sqlite.Store, id mapping.Identity) string {
+	t.Helper()
+	m, err := s.FindMember(t.Context(), "t1", id)
+	if err != nil {
+		t.Fatalf("find %v: %v", id, err)
+	}
+	return m.MemberID
+}
+
+func card(v string) mapping.Identity {
+	return mapping.Identity{Type: mapping.IDMemberCard, Scope: "brand", Value: v}
+}
+
+func TestUnmergeEqualsNeverSeen(t *testing.T) {
+	t.Parallel()
+	// A mistyped phone on the POS record joined a stranger's card member to
+	// a WeChat follower.
+	bad := phone("139 5555 0001")
+	with := [][]sdk.Record{
+		{member("o1", openid("wx1", "o1"), union("U1"))},
+		{member("m1", mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "mini", Value: "mo1"}, union("U1"), bad)},
+		{member("C1", card("C1"), bad)},
+		{member("C2", card("C2"))},
+	}
+	conns := []string{"wechat", "mini", "pos", "pos"}
+	s, _ := open(t)
+	for i, recs := range with {
+		apply(t, s, conns[i], nil, recs...)
+	}
+	m := memberOf(t, s, union("U1"))
+	if memberOf(t, s, card("C1")) != m {
+		t.Fatal("setup: the bad phone did not join the card member")
+	}
+	res, err := s.Unmerge(t.Context(), "t1", m, bad, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MemberID != m || len(res.Members) != 2 || !slices.Contains(res.Members, m) {
+		t.Fatalf("unmerge = %+v", res)
+	}
+	// The same evidence without the bad phone.
+	ref, _ := open(t)
+	without := [][]sdk.Record{with[0],
+		{member("m1", mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "mini", Value: "mo1"}, union("U1"))},
+		{member("C1", card("C1"))}, with[3]}
+	for i, recs := range without {
+		apply(t, ref, conns[i], nil, recs...)
+	}
+	if got, want := canonical(partition(t, s)), canonical(partition(t, ref)); got != want {
+		t.Fatalf("after unmerge:\n%s\nnever seen:\n%s", got, want)
+	}
+	if memberOf(t, s, union("U1")) != m {
+		t.Fatal("the member lost its id")
+	}
+	// A later sync of the same records (changed, so resolved again) does
+	// not re-create the link.
+	again := with[1][0]
+	again.Member.Name = "renamed"
+	apply(t, s, "mini", nil, again)
+	again = with[2][0]
+	again.Member.Name = "renamed"
+	apply(t, s, "pos", nil, again)
+	if memberOf(t, s, card("C1")) == m {
+		t.Fatal("a re-sync re-created the unmerged link")
+	}
+	ex, err := s.Explain(t.Context(), "t1", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(ex.Journal, func(e store.JournalEntry) bool { return e.Kind == "unmerge" }) ||
+		!slices.ContainsFunc(ex.Journal, func(e store.JournalEntry) bool {
+			return e.Kind == "link" && e.RecordID == "C1" && e.Identity != nil && e.Identity.Type == "phone"
+		}) {
+		t.Fatalf("journal lacks the link of C1 or the unmerge: %+v", ex.Journal)
+	}
+	if _, err := s.Unmerge(t.Context(), "t1", m, card("C404"), nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unmerge of an identity the member lacks = %v", err)
+	}
+}
+
+func TestAliasesResolveAndExplainShowsEvidence(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	apply(t, s, "wechat", nil, member("o1", openid("wx1", "o1"), union("U1")))
+	apply(t, s, "pos", nil, member("C1", card("C1"), phone("139 1000 2001")))
+	ouid := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: "shop1", Value: "ou1"}
+	apply(t, s, "tmall", nil, member("ou1", ouid, phone("139 1000 2002")))
+	first, second, third := memberOf(t, s, union("U1")), memberOf(t, s, card("C1")), memberOf(t, s, ouid)
+	// One record carries everything: three members become one, the oldest.
+	apply(t, s, "mini", nil, member("m1", union("U1"), phone("13910002001"), phone("13910002002")))
+	for _, id := range []string{first, second, third} {
+		v, err := s.Member(t.Context(), "t1", id)
+		if err != nil || v.MemberID != first {
+			t.Fatalf("Member(%s) = %v, %v; want the survivor %s", id, v, err, first)
+		}
+	}
+	ex, err := s.Explain(t.Context(), "t1", third)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.MemberID != first || len(ex.Aliases) != 2 {
+		t.Fatalf("explain = %+v", ex)
+	}
+	merges := 0
+	for _, e := range ex.Journal {
+		if e.Kind == "merge" {
+			merges++
+			if e.MemberID != first || e.RecordID != "m1" || e.Identity == nil {
+				t.Errorf("merge entry without its evidence: %+v", e)
+			}
+		}
+	}
+	if merges != 2 {
+		t.Fatalf("journal has %d merges, want 2: %+v", merges, ex.Journal)
+	}
+	var unionEntry *store.ExplainedIdentifier
+	for i := range ex.Identifiers {
+		if ex.Identifiers[i].Identity.Type == "wechat_unionid" {
+			unionEntry = &ex.Identifiers[i]
+		}
+	}
+	if unionEntry == nil || len(unionEntry.Records) != 2 {
+		t.Fatalf("explain of the unionid = %+v", unionEntry)
+	}
+}
+
+func TestEraseKeepsThePersonOut(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	erasedUnion := union("UERASED1")
+	recs := []sdk.Record{member("oERASED1", openid("wx1", "oERASED1"), erasedUnion, phone("139 2000 3000"))}
+	apply(t, s, "wechat", nil, recs...)
+	order := sdk.Record{ID: "T1", UpdatedAt: time.Unix(1700000000, 0), Order: &mapping.Order{Platform: "taobao", Shop: "s", OrderID: "T1", Buyer: []mapping.Identity{erasedUnion}, TotalFen: 100}}
+	if _, err := s.ApplyBatch(t.Context(), store.Batch{Tenant: "t1", Job: "j", Connection: "shop", Stream: "orders", Records: []sdk.Record{order}, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m := memberOf(t, s, erasedUnion)
+	res, err := s.Erase(t.Context(), "t1", m, "member.erase", func(c string) []string {
+		if c == "wechat" {
+			return []string{"member.erase"}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Orders != 1 || res.Records != 2 || !slices.Equal(res.Queued, []string{"wechat"}) {
+		t.Fatalf("erase = %+v", res)
+	}
+	items, err := s.PendingActions(t.Context(), "t1", "wechat", []string{"member.erase"}, 10)
+	if err != nil || len(items) != 1 || !slices.Contains(items[0].Action.Target, openid("wx1", "oERASED1")) {
+		t.Fatalf("queued erasure = %+v, %v", items, err)
+	}
+	if _, err := s.Member(t.Context(), "t1", m); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "erased") {
+		t.Fatalf("Member(erased) = %v", err)
+	}
+	// The platform still has the follower and the order: a later sync
+	// brings them again, and they stay out.
+	r := apply(t, s, "wechat", nil, recs...)
+	if r.Erased != 1 || r.Written != 0 {
+		t.Fatalf("re-sync = %+v", r)
+	}
+	if _, err := s.FindMember(t.Context(), "t1", erasedUnion); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("erased person came back: %v", err)
+	}
+	stats, _ := s.Stats(t.Context(), "t1")
+	if stats.Members != 0 || stats.Orders != 0 || stats.Erased != 1 {
+		t.Fatalf("stats = %+v", stats)
+	}
+	// Once the platform confirmed the deletion, nothing of the person is
+	// left in the file: not in clear, not by id.
+	if err := s.CompleteActions(t.Context(), "t1", []store.OutboxResult{{ID: items[0].ID, Status: sdk.StatusApplied}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, v := range []string{"oERASED1", "UERASED1", "13920003000"} {
+			if bytes.Contains(b, []byte(v)) {
+				t.Errorf("%s still holds %q after the erasure", filepath.Base(f), v)
+			}
+		}
+	}
+}

@@ -1,0 +1,505 @@
+package sqlite
+
+import (
+	"cmp"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/channelhub/channelhub/hub/identity"
+)
+
+// gnode is one record of the part of the evidence graph being resolved.
+type gnode struct {
+	ref    recRef
+	kind   string
+	xref   string
+	keys   []identity.Key
+	member string    // current member; "" for a new record
+	p      *prepared // set for a changed record of the batch
+}
+
+// graph is the part of the evidence graph a change touches: every record
+// reachable from the changed records through identifiers that link.
+type graph struct {
+	nodes   []*gnode
+	byRef   map[recRef]*gnode
+	guarded map[identity.Key]bool
+	never   identity.Never
+}
+
+// resolve places changed records (and, with seeds, the records around
+// some identifiers) into members: it loads the graph components they touch,
+// partitions them under the tenant's rules, and writes what moved.
+func (a *applier) resolve(changed []*prepared, seeds []identity.Key) error {
+	if len(changed) == 0 && len(seeds) == 0 {
+		return nil
+	}
+	g := &graph{byRef: map[recRef]*gnode{}, guarded: map[identity.Key]bool{}, never: identity.Never{}}
+	for _, p := range changed {
+		n := &gnode{ref: p.ref, kind: p.kind, xref: p.xref, keys: p.keys, p: p}
+		if p.old != nil {
+			n.member = p.old.member
+			seeds = append(seeds, p.old.keys...)
+		}
+		seeds = append(seeds, p.keys...)
+		g.nodes = append(g.nodes, n)
+		g.byRef[p.ref] = n
+	}
+	if err := a.expand(g, seeds); err != nil {
+		return err
+	}
+	if err := a.guard(g); err != nil {
+		return err
+	}
+	nodes := g.partitionNodes()
+	res := a.rules.Partition(nodes, g.never)
+	ids, err := a.assign(g, res)
+	if err != nil {
+		return err
+	}
+	if err := a.journalLinks(g, res, ids); err != nil {
+		return err
+	}
+	for i, n := range g.nodes {
+		member := ids[res.Group[i]]
+		switch {
+		case n.p != nil:
+			if err := a.write(n.p, member); err != nil {
+				return err
+			}
+			a.res.Written++
+		case n.member != member:
+			if err := a.move(n, member); err != nil {
+				return fmt.Errorf("move record %s: %w", n.ref.id, err)
+			}
+		}
+	}
+	return a.conflicts(g, res, ids)
+}
+
+// partitionNodes renders the graph for identity.Partition: guarded
+// identifiers link nothing.
+func (g *graph) partitionNodes() []identity.Node {
+	out := make([]identity.Node, len(g.nodes))
+	for i, n := range g.nodes {
+		keys := n.keys
+		if len(g.guarded) > 0 {
+			keys = slices.DeleteFunc(slices.Clone(keys), func(k identity.Key) bool { return g.guarded[k] })
+		}
+		out[i] = identity.Node{Order: n.ref.order(), Keys: keys, Member: n.member}
+	}
+	return out
+}
+
+// expand loads every stored record reachable from seeds through identifiers
+// that link (guarded ones do not), breadth first, one query per chunk of a
+// level's identifiers.
+func (a *applier) expand(g *graph, seeds []identity.Key) error {
+	visited := map[identity.Key]bool{}
+	frontier := uniqueKeys(seeds, visited)
+	for len(frontier) > 0 {
+		for _, k := range frontier {
+			visited[k] = true
+		}
+		if err := a.loadGuarded(g, frontier); err != nil {
+			return err
+		}
+		if err := a.loadNever(g, frontier); err != nil {
+			return err
+		}
+		var follow []any
+		for _, k := range frontier {
+			if !g.guarded[k] {
+				follow = append(follow, k.String())
+			}
+		}
+		var refs []recRef
+		err := a.inChunks(follow, func(part []any) error {
+			args := append([]any{a.tenant}, part...)
+			return eachRow(a.ctx, a.tx, `SELECT connection, stream, record_id FROM links WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+				var ref recRef
+				if err := r.Scan(&ref.conn, &ref.stream, &ref.id); err != nil {
+					return err
+				}
+				if _, ok := g.byRef[ref]; !ok {
+					g.byRef[ref] = nil // placeholder until loaded
+					refs = append(refs, ref)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("load links: %w", err)
+		}
+		loaded, err := a.loadNodes(refs)
+		if err != nil {
+			return err
+		}
+		var next []identity.Key
+		for _, n := range loaded {
+			g.nodes = append(g.nodes, n)
+			g.byRef[n.ref] = n
+			next = append(next, n.keys...)
+		}
+		frontier = uniqueKeys(next, visited)
+	}
+	return nil
+}
+
+func uniqueKeys(keys []identity.Key, skip map[identity.Key]bool) []identity.Key {
+	seen := map[identity.Key]bool{}
+	var out []identity.Key
+	for _, k := range keys {
+		if !skip[k] && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// loadNodes reads stored records by reference.
+func (a *applier) loadNodes(refs []recRef) ([]*gnode, error) {
+	var out []*gnode
+	vals := make([]any, len(refs))
+	for i, r := range refs {
+		vals[i] = r
+	}
+	err := a.inChunks(vals, func(part []any) error {
+		args := []any{a.tenant}
+		var tuples []string
+		for _, v := range part {
+			r := v.(recRef)
+			args = append(args, r.conn, r.stream, r.id)
+			tuples = append(tuples, "(?, ?, ?)")
+		}
+		return eachRow(a.ctx, a.tx, `SELECT connection, stream, record_id, kind, ref, member_id, keys FROM sources
+			WHERE tenant = ? AND (connection, stream, record_id) IN (VALUES `+strings.Join(tuples, ", ")+`)`, args, func(r *sql.Rows) error {
+			n := &gnode{}
+			var keys string
+			if err := r.Scan(&n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &n.member, &keys); err != nil {
+				return err
+			}
+			var err error
+			n.keys, err = parseKeys(keys)
+			out = append(out, n)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load records: %w", err)
+	}
+	return out, nil
+}
+
+func (a *applier) loadGuarded(g *graph, keys []identity.Key) error {
+	if !a.has.shared {
+		return nil
+	}
+	return a.inChunks(keyArgs(keys), func(part []any) error {
+		args := append([]any{a.tenant}, part...)
+		return eachRow(a.ctx, a.tx, `SELECT ikey FROM identity_shared WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+			var s string
+			if err := r.Scan(&s); err != nil {
+				return err
+			}
+			k, err := identity.ParseKey(s)
+			g.guarded[k] = true
+			return err
+		})
+	})
+}
+
+func (a *applier) loadNever(g *graph, keys []identity.Key) error {
+	if !a.has.never {
+		return nil
+	}
+	return a.inChunks(keyArgs(keys), func(part []any) error {
+		args := append([]any{a.tenant}, part...)
+		return eachRow(a.ctx, a.tx, `SELECT ikey, partner FROM identity_never WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+			var x, y string
+			if err := r.Scan(&x, &y); err != nil {
+				return err
+			}
+			kx, err := identity.ParseKey(x)
+			if err != nil {
+				return err
+			}
+			ky, err := identity.ParseKey(y)
+			g.never.Add(kx, ky)
+			return err
+		})
+	})
+}
+
+func keyArgs(keys []identity.Key) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k.String()
+	}
+	return out
+}
+
+// guard applies the shared-identifier guard: an identifier carried by more
+// records than the limit is counted for the members its records would form
+// without it; above the limit it stops linking and is reported. The graph
+// holds every record of each identifier that still links (expand followed
+// them all), so the counts are exact.
+func (a *applier) guard(g *graph) error {
+	limit := a.rules.SharedLimit
+	count := map[identity.Key]int{}
+	for _, n := range g.nodes {
+		for _, k := range n.keys {
+			if !g.guarded[k] {
+				count[k]++
+			}
+		}
+	}
+	candidates := map[identity.Key]bool{}
+	for k, c := range count {
+		if c > limit {
+			candidates[k] = true
+		}
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	members := a.rules.Shared(g.partitionNodes(), candidates, g.never)
+	var shared []identity.Key
+	for k, m := range members {
+		if m > limit {
+			shared = append(shared, k)
+		}
+	}
+	slices.SortFunc(shared, func(x, y identity.Key) int { return cmp.Compare(x.String(), y.String()) })
+	for _, k := range shared {
+		g.guarded[k] = true
+		if err := a.exec(`INSERT OR REPLACE INTO identity_shared (tenant, ikey, members, since) VALUES (?, ?, ?, ?)`, a.tenant, k.String(), members[k], a.at); err != nil {
+			return fmt.Errorf("guard: %w", err)
+		}
+		detail := fmt.Sprintf("carried by records of %d otherwise unrelated members (limit %d): it no longer links", members[k], limit)
+		if err := a.journal("shared", "", "", k, recRef{}, "shared_limit", detail); err != nil {
+			return err
+		}
+		a.has.shared = true
+	}
+	return nil
+}
+
+// assign gives each group of the partition a member id: the oldest of the
+// group's current members that no older group took, else a new one. Members
+// left without records become aliases of where their records went.
+func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
+	cands := make([][]string, res.Groups)
+	var all []any
+	seen := map[string]bool{}
+	for i, n := range g.nodes {
+		if n.member == "" {
+			continue
+		}
+		gi := res.Group[i]
+		if !slices.Contains(cands[gi], n.member) {
+			cands[gi] = append(cands[gi], n.member)
+		}
+		if !seen[n.member] {
+			seen[n.member] = true
+			all = append(all, n.member)
+		}
+	}
+	seq := map[string]int64{}
+	err := a.inChunks(all, func(part []any) error {
+		args := append([]any{a.tenant}, part...)
+		return eachRow(a.ctx, a.tx, `SELECT member_id, seq FROM members WHERE tenant = ? AND member_id IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+			var id string
+			var s int64
+			err := r.Scan(&id, &s)
+			seq[id] = s
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load members: %w", err)
+	}
+	byAge := func(x, y string) int { return cmp.Or(cmp.Compare(seq[x], seq[y]), cmp.Compare(x, y)) }
+	order := make([]int, res.Groups)
+	for gi := range order {
+		order[gi] = gi
+		slices.SortFunc(cands[gi], byAge)
+	}
+	oldest := func(gi int) (int64, bool) {
+		if len(cands[gi]) == 0 {
+			return 0, false
+		}
+		return seq[cands[gi][0]], true
+	}
+	slices.SortStableFunc(order, func(x, y int) int {
+		sx, okx := oldest(x)
+		sy, oky := oldest(y)
+		switch {
+		case okx && oky:
+			return cmp.Compare(sx, sy)
+		case okx:
+			return -1
+		case oky:
+			return 1
+		}
+		return 0
+	})
+	ids := make([]string, res.Groups)
+	taken := map[string]bool{}
+	for _, gi := range order {
+		for _, c := range cands[gi] {
+			if !taken[c] {
+				ids[gi], taken[c] = c, true
+				break
+			}
+		}
+		if ids[gi] == "" {
+			ids[gi] = MemberID(a.seq)
+			if err := a.exec(`INSERT INTO members (tenant, member_id, seq, created_at) VALUES (?, ?, ?, ?)`, a.tenant, ids[gi], a.seq, a.at); err != nil {
+				return nil, fmt.Errorf("create member: %w", err)
+			}
+			a.seq++
+			a.res.NewMembers++
+			if len(cands[gi]) > 0 {
+				// Split off from a member that kept its id in another group.
+				if err := a.journal("split", cands[gi][0], ids[gi], identity.Key{}, recRef{}, "", "records no longer linked to "+cands[gi][0]+" form a member of their own"); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	// Members that lost every record merge into the group that holds the
+	// first of them.
+	for i, n := range g.nodes {
+		if n.member == "" || taken[n.member] {
+			continue
+		}
+		into := ids[res.Group[i]]
+		taken[n.member] = true
+		if err := a.mergeMember(n.member, into, g, res); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// mergeMember makes from an alias of into, moves the hub's own data of from
+// (tags, queued write-backs) to into and journals the evidence.
+func (a *applier) mergeMember(from, into string, g *graph, res identity.Result) error {
+	for _, q := range []string{
+		`UPDATE OR IGNORE member_tags SET member_id = ?1 WHERE tenant = ?2 AND member_id = ?3`,
+		`DELETE FROM member_tags WHERE tenant = ?2 AND member_id = ?3`,
+		`UPDATE outbox SET member_id = ?1 WHERE tenant = ?2 AND member_id = ?3 AND status = 'pending'`,
+		`UPDATE members SET merged_into = ?1 WHERE tenant = ?2 AND (member_id = ?3 OR merged_into = ?3)`,
+	} {
+		if err := a.exec(q, into, a.tenant, from); err != nil {
+			return fmt.Errorf("merge %s into %s: %w", from, into, err)
+		}
+	}
+	a.res.Merges++
+	// Evidence: the first link that joined a record of from to the others.
+	for _, j := range res.Joins {
+		if len(j.A) > 0 && len(j.B) > 0 && (slices.Contains(j.A, from) || slices.Contains(j.B, from)) {
+			// Name the record that brought the evidence: a changed one.
+			by, other := g.nodes[j.Node], g.nodes[j.With]
+			if other.p != nil && by.p == nil {
+				by, other = other, by
+			}
+			ref := by.ref
+			detail := fmt.Sprintf("record %s/%s/%s carries %s, which %s/%s/%s also carries", ref.conn, ref.stream, ref.id, j.Key.Type, other.ref.conn, other.ref.stream, other.ref.id)
+			return a.journal("merge", into, from, j.Key, ref, "link:"+string(j.Key.Type), detail)
+		}
+	}
+	return a.journal("merge", into, from, identity.Key{}, recRef{}, "records_moved", "every record of "+from+" now belongs to "+into)
+}
+
+// journalLinks records each new record that joined a current member,
+// with the identifier that carried it there.
+func (a *applier) journalLinks(g *graph, res identity.Result, ids []string) error {
+	for _, j := range res.Joins {
+		if len(j.A) > 0 && len(j.B) > 0 {
+			continue // a merge: journaled by mergeMember
+		}
+		added, held := g.nodes[j.Node], g.nodes[j.With]
+		if len(j.B) > 0 {
+			added, held = held, added
+		}
+		detail := fmt.Sprintf("record %s/%s/%s carries %s, which %s/%s/%s of the member carries", added.ref.conn, added.ref.stream, added.ref.id, j.Key.Type, held.ref.conn, held.ref.stream, held.ref.id)
+		if err := a.journal("link", ids[res.Group[j.Node]], "", j.Key, added.ref, "link:"+string(j.Key.Type), detail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// journal appends an identity event.
+func (a *applier) journal(kind, member, other string, k identity.Key, ref recRef, rule, detail string) error {
+	ikey := ""
+	if k.Type != "" {
+		ikey = k.String()
+	}
+	if err := a.exec(`INSERT INTO identity_journal (tenant, at, kind, member_id, other_id, ikey, connection, stream, record_id, rule, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.tenant, a.at, kind, member, other, ikey, ref.conn, ref.stream, ref.id, rule, detail); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+// conflicts replaces the refused merges of the resolved records with the
+// partition's, journaling the new ones.
+func (a *applier) conflicts(g *graph, res identity.Result, ids []string) error {
+	if !a.has.conflicts && len(res.Conflicts) == 0 {
+		return nil
+	}
+	type ckey struct {
+		ref recRef
+		key string
+	}
+	old := map[ckey]bool{}
+	if a.has.conflicts {
+		var members []any
+		seen := map[string]bool{}
+		for _, n := range g.nodes {
+			if n.member != "" && !seen[n.member] {
+				seen[n.member] = true
+				members = append(members, n.member)
+			}
+		}
+		err := a.inChunks(members, func(part []any) error {
+			args := append([]any{a.tenant}, part...)
+			err := eachRow(a.ctx, a.tx, `SELECT connection, stream, record_id, ikey FROM identity_conflicts WHERE tenant = ? AND member_id IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+				var c ckey
+				err := r.Scan(&c.ref.conn, &c.ref.stream, &c.ref.id, &c.key)
+				old[c] = true
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return a.exec(`DELETE FROM identity_conflicts WHERE tenant = ? AND member_id IN (`+placeholders(len(part))+`)`, args...)
+		})
+		if err != nil {
+			return fmt.Errorf("conflicts: %w", err)
+		}
+	}
+	for _, c := range res.Conflicts {
+		n := g.nodes[c.Node]
+		member, other := ids[res.Group[c.Node]], ids[res.Group[c.With]]
+		if err := a.exec(`INSERT OR REPLACE INTO identity_conflicts (tenant, connection, stream, record_id, ikey, member_id, other_id, rule, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.tenant, n.ref.conn, n.ref.stream, n.ref.id, c.Key.String(), member, other, c.Rule, a.at); err != nil {
+			return fmt.Errorf("conflict: %w", err)
+		}
+		if old[ckey{n.ref, c.Key.String()}] {
+			continue
+		}
+		detail := fmt.Sprintf("record %s/%s/%s carries %s, which %s holds; joining %s to it would break %s", n.ref.conn, n.ref.stream, n.ref.id, c.Key.Type, other, member, c.Rule)
+		if err := a.journal("refused", member, other, c.Key, n.ref, c.Rule, detail); err != nil {
+			return err
+		}
+	}
+	a.has.conflicts = a.has.conflicts || len(res.Conflicts) > 0
+	return nil
+}
