@@ -15,7 +15,8 @@
 //   - orders: order.searchList by create or update window with the platform's
 //     limits (page from 0, size ≤ 100, starts within 90 days, at most 50,000
 //     rows reachable per query) and order.orderDetail, over a seeded set of
-//     orders in every status whose updates move (Advance, TouchOrder);
+//     orders in every status whose updates move (Advance, which moves the
+//     clock; Step, which moves orders at the current time; TouchOrder);
 //   - members (会员通): member.batchUpdate and
 //     member.batchGetUnionIdByOpenIdList over the seeded shop members, with a
 //     shop-scoped open_id and a brand-scoped union_id per person;
@@ -27,6 +28,8 @@
 //
 // People come from sandboxdata.Persons (those on "douyin"), so one person's
 // Douyin identities line up with their records on the other sandboxes.
+// ForHub builds a sandbox with a ready douyin connection config for the hub's
+// sandbox registry.
 //
 // Differences from the platform, on purpose or for want of facts: the
 // implicit create_time_start of now−90 days is not applied (generated orders
