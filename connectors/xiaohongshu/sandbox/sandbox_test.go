@@ -961,3 +961,61 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("zero config %+v", d)
 	}
 }
+
+func TestForHub(t *testing.T) {
+	t.Parallel()
+	h, creds, conn := sandbox.ForHub(7, 400)
+	s, ok := h.(*sandbox.Server)
+	if !ok {
+		t.Fatalf("ForHub returned a %T, want *sandbox.Server", h)
+	}
+	cfg := s.Config()
+	if cfg.Seed != 7 || cfg.Members != 400 {
+		t.Fatalf("seed %d members %d, want 7 and 400", cfg.Seed, cfg.Members)
+	}
+	for _, k := range []string{"app_id", "app_secret", "seller_id", "refresh_token"} {
+		if creds[k] == "" || conn[k] != creds[k] {
+			t.Fatalf("%s: credential %q, config %v", k, creds[k], conn[k])
+		}
+	}
+	if _, ok := conn["api_base"]; ok {
+		t.Fatal("the config has api_base: the registry sets it")
+	}
+	if creds["app_id"] != cfg.AppID || creds["seller_id"] != cfg.SellerID {
+		t.Fatalf("credentials %v do not match the sandbox config", creds)
+	}
+
+	// The refresh token it hands out works: it yields an access token that
+	// reads the seeded orders, and the buyers are the seeded people.
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c, err := ark.New(ark.Config{AppID: creds["app_id"], AppSecret: creds["app_secret"], BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.RefreshToken(t.Context(), creds["refresh_token"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.SellerID != creds["seller_id"] {
+		t.Fatalf("token for seller %q, want %q", tok.SellerID, creds["seller_id"])
+	}
+	ids := s.OrderIDs()
+	if len(ids) == 0 {
+		t.Fatal("no orders")
+	}
+	d, err := c.GetOrderDetail(t.Context(), tok.AccessToken, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	person, ok := s.BuyerOf(ids[0])
+	if !ok || d.UserID != s.UserID(person) {
+		t.Fatalf("order %s: buyer %q, want the seeded person %d's %q", ids[0], d.UserID, person, s.UserID(person))
+	}
+
+	// Same seed, same sandbox.
+	h2, creds2, _ := sandbox.ForHub(7, 400)
+	if !slices.Equal(h2.(*sandbox.Server).OrderIDs(), ids) || creds2["app_id"] != creds["app_id"] {
+		t.Fatal("ForHub is not reproducible")
+	}
+}
