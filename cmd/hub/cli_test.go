@@ -100,4 +100,65 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 	if out := hub("connections", "check"); !strings.Contains(out, "ok   demo/wechat-oa") {
 		t.Fatalf("connections check: %s", out)
 	}
+
+	// One ID from the CLI: the offline-store export links store members to
+	// their WeChat followers.
+	if out := hub("sync", "pos-members"); !strings.Contains(out, "1 dead-lettered") {
+		t.Fatalf("file import: %s", out)
+	}
+	var linked struct {
+		MemberID   string                                `json:"member_id"`
+		Identities []struct{ Type, Scope, Value string } `json:"identities"`
+		Sources    []struct{ Connection string }         `json:"sources"`
+	}
+	for _, line := range strings.Split(strings.TrimSpace(hub("members", "export")), "\n") {
+		if err := json.Unmarshal([]byte(line), &linked); err != nil {
+			t.Fatal(err)
+		}
+		conns := map[string]bool{}
+		for _, s := range linked.Sources {
+			conns[s.Connection] = true
+		}
+		if conns["wechat-oa"] && conns["pos-members"] {
+			break
+		}
+		linked.MemberID = ""
+	}
+	if linked.MemberID == "" {
+		t.Fatal("no store member was linked to a WeChat follower")
+	}
+	explain := hub("identity", "explain", linked.MemberID)
+	for _, want := range []string{"member " + linked.MemberID, "wechat_unionid:", "on pos-members/members/POS", "on wechat-oa/followers/", "journal:", "link"} {
+		if !strings.Contains(explain, want) {
+			t.Fatalf("explain lacks %q:\n%s", want, explain)
+		}
+	}
+	// The clerk's phone on a few walk-ins' cards: refused, each with its rule.
+	if out := hub("identity", "conflicts"); !strings.Contains(out, "would break limit:member_card") || !strings.Contains(out, "shared identifiers (stopped linking):") {
+		t.Fatalf("conflicts: %s", out)
+	}
+	var union string
+	for _, id := range linked.Identities {
+		if id.Type == "wechat_unionid" {
+			union = id.Type + ":" + id.Scope + ":" + id.Value
+		}
+	}
+	out = hub("identity", "unmerge", linked.MemberID, "--identity", union)
+	if !strings.Contains(out, "unmerged wechat_unionid from "+linked.MemberID) || !strings.Contains(out, ", ") {
+		t.Fatalf("unmerge: %s", out)
+	}
+	// Erasure: the member is gone, and the next sync does not bring it back.
+	out = hub("identity", "erase", linked.MemberID, "--yes")
+	if !strings.Contains(out, "erased "+linked.MemberID) {
+		t.Fatalf("erase: %s", out)
+	}
+	hub("sync", "wechat-followers", "--mode", "full")
+	hub("sync", "pos-members", "--mode", "full")
+	res, err := hubCmd(t.Context(), "--config", cfgPath, "members", "get", "--id", linked.MemberID).CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "erased") {
+		t.Fatalf("erased member after a re-sync: %v\n%s", err, res)
+	}
+	if res, err := hubCmd(t.Context(), "--config", cfgPath, "identity", "erase", linked.MemberID).CombinedOutput(); err == nil || !strings.Contains(string(res), "--yes") {
+		t.Fatalf("erase without --yes: %v\n%s", err, res)
+	}
 }

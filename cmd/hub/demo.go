@@ -47,7 +47,13 @@ write-backs and the time taken.`,
 			if err != nil {
 				return err
 			}
-			if err := writeHubConfig(cfgPath, set, filepath.Join(dir, "data"), abs); err != nil {
+			// The offline stores' member export, read by the file connector:
+			// it links store members to WeChat followers by unionid and phone.
+			fileConn, fileJob, err := sandboxes.FileExport(dir, 1, members)
+			if err != nil {
+				return err
+			}
+			if err := writeHubConfig(cfgPath, set, filepath.Join(dir, "data"), abs, &fileConn, &fileJob); err != nil {
 				return err
 			}
 			a, err := openApp(ctx, cfgPath, g.stderr, g.logLevel, true)
@@ -102,12 +108,32 @@ write-backs and the time taken.`,
 			if err != nil {
 				return err
 			}
+			// One ID at work: offline store members who are also WeChat
+			// followers, now one member each.
+			linked := 0
+			err = a.store.ExportMembers(ctx, tenant.ID, func(m *store.MemberView) error {
+				var pos, wx bool
+				for _, s := range m.Sources {
+					pos = pos || s.Connection == "pos-members"
+					wx = wx || s.Connection == "wechat-oa"
+				}
+				if pos && wx {
+					linked++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 			fmt.Fprintln(out, "\nsummary")
 			for _, c := range tenant.Connections {
 				fmt.Fprintf(out, "  %-22s %8d records read\n", c.ID, perConn[c.ID])
 			}
 			fmt.Fprintf(out, "  members                %8d\n", st.Members)
 			fmt.Fprintf(out, "  merges                 %8d\n", st.Merges)
+			fmt.Fprintf(out, "  store members linked   %8d (offline members joined to their WeChat follower)\n", linked)
+			fmt.Fprintf(out, "  refused merges         %8d (hub identity conflicts)\n", st.Conflicts)
+			fmt.Fprintf(out, "  shared identifiers     %8d (stopped linking)\n", st.Shared)
 			fmt.Fprintf(out, "  identities             %8d\n", st.Identities)
 			fmt.Fprintf(out, "  orders                 %8d\n", st.Orders)
 			fmt.Fprintf(out, "  write-backs delivered  %8d", delivered)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -42,7 +43,16 @@ until interrupted.`,
 				return err
 			}
 			if writeConfig != "" {
-				if err := writeHubConfig(writeConfig, set, ".hub-sandbox/data", "bin/plugins"); err != nil {
+				// The offline-store export goes beside the config.
+				dir, err := filepath.Abs(filepath.Dir(writeConfig))
+				if err != nil {
+					return err
+				}
+				fileConn, fileJob, err := sandboxes.FileExport(dir, seed, members)
+				if err != nil {
+					return err
+				}
+				if err := writeHubConfig(writeConfig, set, ".hub-sandbox/data", "bin/plugins", &fileConn, &fileJob); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stderr, "wrote %s\n", writeConfig)
@@ -75,12 +85,17 @@ type tenantFile struct {
 }
 
 // writeHubConfig writes a config with one tenant, "demo", holding a
-// connection and jobs for every running sandbox.
-func writeHubConfig(path string, set *sandboxes.Set, dataDir, pluginsDir string) error {
+// connection and jobs for every running sandbox and, when given, the file
+// connector's export.
+func writeHubConfig(path string, set *sandboxes.Set, dataDir, pluginsDir string, fileConn *sandboxes.Connection, fileJob *sandboxes.Job) error {
 	t := tenantFile{ID: "demo", Name: "Demo brand"}
 	for _, r := range set.Running {
 		t.Connections = append(t.Connections, r.Connections...)
 		t.Jobs = append(t.Jobs, r.Jobs...)
+	}
+	if fileConn != nil {
+		t.Connections = append(t.Connections, *fileConn)
+		t.Jobs = append(t.Jobs, *fileJob)
 	}
 	b, err := yaml.Marshal(hubFile{DataDir: dataDir, PluginsDir: pluginsDir, Timezone: "Asia/Shanghai", Tenants: []tenantFile{t}})
 	if err != nil {

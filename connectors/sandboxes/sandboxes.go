@@ -14,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	douyinsandbox "github.com/channelhub/channelhub/connectors/douyin/sandbox"
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
 	wechatsandbox "github.com/channelhub/channelhub/connectors/wechat/sandbox"
+	xhssandbox "github.com/channelhub/channelhub/connectors/xiaohongshu/sandbox"
 )
 
 // Options configure Start. Zero values are the documented defaults.
@@ -35,6 +37,9 @@ type Connection struct {
 	ID        string         `json:"id"`
 	Connector string         `json:"connector"`
 	Config    map[string]any `json:"config"`
+	// RateLimits override the plugin's declared limits: the sandboxes take
+	// more than the real platforms allow.
+	RateLimits map[string]float64 `json:"rate_limits,omitempty" yaml:"rate_limits,omitempty"`
 }
 
 // Job is a ready hub job for a sandbox.
@@ -75,6 +80,8 @@ type platform struct {
 // platforms is the explicit list of sandboxes, in start order.
 var platforms = []platform{
 	{name: "wechat", build: buildWechat},
+	{name: "douyin", build: buildDouyin},
+	{name: "xiaohongshu", build: buildXiaohongshu},
 }
 
 // Available lists the platforms that have a sandbox.
@@ -95,6 +102,20 @@ func buildWechat(o Options) (http.Handler, map[string]string, []Connection, []Jo
 	}}
 	job := Job{ID: "wechat-followers", Connection: conn.ID, Read: []string{"followers"}, Write: []string{"tags.add", "tags.remove"}, Mode: "incremental", Schedule: "*/15 * * * *"}
 	return s, creds, []Connection{conn}, []Job{job}
+}
+
+func buildDouyin(o Options) (http.Handler, map[string]string, []Connection, []Job) {
+	h, creds, cfg := douyinsandbox.ForHub(o.Seed, o.Members)
+	conn := Connection{ID: "douyin-shop", Connector: "douyin", Config: cfg, RateLimits: map[string]float64{"*": 500}}
+	job := Job{ID: "douyin-orders", Connection: conn.ID, Read: []string{"orders"}, Write: []string{"member.level", "points.set"}, Mode: "incremental", Schedule: "*/10 * * * *"}
+	return h, creds, []Connection{conn}, []Job{job}
+}
+
+func buildXiaohongshu(o Options) (http.Handler, map[string]string, []Connection, []Job) {
+	h, creds, cfg := xhssandbox.ForHub(o.Seed, o.Members)
+	conn := Connection{ID: "xhs-shop", Connector: "xiaohongshu", Config: cfg, RateLimits: map[string]float64{"*": 500}}
+	job := Job{ID: "xhs-orders", Connection: conn.ID, Read: []string{"orders"}, Mode: "incremental", Schedule: "*/10 * * * *"}
+	return h, creds, []Connection{conn}, []Job{job}
 }
 
 // Start starts the chosen sandboxes.

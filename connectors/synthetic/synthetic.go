@@ -1,7 +1,7 @@
 // Package synthetic is a connector that generates seeded members without
 // any platform: each carries a WeChat openid, most a unionid, many a phone
-// (about 2.5 identifiers each), and every 20th shares a unionid with the one
-// before it, so identity merges happen too. It is what `make bench` reads,
+// (about 2.5 identifiers each), and every 20th is the member before it again
+// as a mini-program user with the same unionid, so identities link too. It is what `make bench` reads,
 // and what a brand can point a test hub at to size a machine.
 package synthetic
 
@@ -91,11 +91,14 @@ func (c *Connector) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitt
 func (c *Connector) Record(i int64) sdk.Record {
 	r := rand.New(rand.NewPCG(c.seed, uint64(i)))
 	person := i
+	openid := mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wxsynthetic", Value: fmt.Sprintf("osyn%010d", i)}
 	if i%20 == 19 {
-		person = i - 1 // shares the previous member's unionid
+		// The previous member again, as a mini-program user: same unionid.
+		person = i - 1
+		openid = mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxsynthetic-mini", Value: fmt.Sprintf("msyn%010d", i)}
 	}
 	m := &mapping.Member{
-		Identities: []mapping.Identity{{Type: mapping.IDWechatOpenID, Scope: "wxsynthetic", Value: fmt.Sprintf("osyn%010d", i)}},
+		Identities: []mapping.Identity{openid},
 		Name:       fmt.Sprintf("member %d", i),
 		Gender:     []mapping.Gender{mapping.GenderMale, mapping.GenderFemale}[r.IntN(2)],
 		City:       []string{"上海", "北京", "广州", "深圳", "杭州", "成都"}[r.IntN(6)],

@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -254,5 +255,24 @@ func TestShared(t *testing.T) {
 	got := rules.Shared(nodes, map[identity.Key]bool{clerk: true}, nil)
 	if got[clerk] != 7 {
 		t.Fatalf("shared count = %d, want 7", got[clerk])
+	}
+}
+
+func TestSharedIgnoresAnonymousRecords(t *testing.T) {
+	t.Parallel()
+	rules := identity.DefaultRules()
+	p := key(mapping.IDPhone, "", "buyer")
+	// One buyer's ten orders carry only their phone; one record links the
+	// phone to a card.
+	var nodes []identity.Node
+	for i := range 10 {
+		nodes = append(nodes, identity.Node{Order: fmt.Sprint("order", i), Keys: []identity.Key{p}})
+	}
+	nodes = append(nodes, identity.Node{Order: "pos", Keys: []identity.Key{p, c1}})
+	if got := rules.Shared(nodes, map[identity.Key]bool{p: true}, nil)[p]; got != 1 {
+		t.Fatalf("shared count = %d, want 1: orders with only the phone are not other people", got)
+	}
+	if identity.Guardable(mapping.IDWechatOpenID) || !identity.Guardable(mapping.IDPhone) {
+		t.Fatal("the guard watches typed values, not platform account ids")
 	}
 }

@@ -281,10 +281,20 @@ func mergeSorted(a, b []string) []string {
 	return slices.Compact(out)
 }
 
-// Shared counts, for each candidate key, the distinct members its records
-// would form if no candidate linked anything: the shared-identifier guard
-// compares that count with SharedLimit. nodes must hold every record that
-// carries a candidate, with the records linked to them.
+// Guardable reports whether the shared guard watches identifiers of type t:
+// values people type in (phones, emails, member cards), not ids a platform
+// assigns to one account.
+func Guardable(t mapping.IdentityType) bool {
+	return t == mapping.IDPhone || t == mapping.IDEmail || t == mapping.IDMemberCard
+}
+
+// Shared counts, for each candidate key, the otherwise unrelated members its
+// records would form if no candidate linked anything: groups that hold some
+// other identifier of their own. Records that carry nothing but candidates
+// (an order with only the buyer's phone) are no evidence of another person
+// and are not counted. The shared guard compares the count with
+// SharedLimit. nodes must hold every record that carries a candidate, with
+// the records linked to them.
 func (r *Rules) Shared(nodes []Node, candidates map[Key]bool, never Never) map[Key]int {
 	without := make([]Node, len(nodes))
 	for i, n := range nodes {
@@ -296,14 +306,24 @@ func (r *Rules) Shared(nodes []Node, candidates map[Key]bool, never Never) map[K
 		}
 	}
 	res := r.Partition(without, never)
+	identified := map[int]bool{}
+	for i, n := range without {
+		if len(n.Keys) > 0 {
+			identified[res.Group[i]] = true
+		}
+	}
 	seen := map[Key]map[int]bool{}
 	for i, n := range nodes {
+		g := res.Group[i]
+		if !identified[g] {
+			continue
+		}
 		for _, k := range n.Keys {
 			if candidates[k] {
 				if seen[k] == nil {
 					seen[k] = map[int]bool{}
 				}
-				seen[k][res.Group[i]] = true
+				seen[k][g] = true
 			}
 		}
 	}

@@ -259,7 +259,7 @@ func (a *applier) guard(g *graph) error {
 	}
 	candidates := map[identity.Key]bool{}
 	for k, c := range count {
-		if c > limit {
+		if c > limit && identity.Guardable(k.Type) {
 			candidates[k] = true
 		}
 	}
