@@ -1,0 +1,63 @@
+package taobao_test
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/channelhub/channelhub/connectors/taobao"
+	"github.com/channelhub/channelhub/connectors/taobao/sandbox"
+	"github.com/channelhub/channelhub/connectors/taobao/top"
+	"github.com/channelhub/channelhub/mapping"
+	"github.com/channelhub/channelhub/sdk"
+	"github.com/channelhub/channelhub/sdk/conformance"
+)
+
+// nextSecond waits for the wall clock's next second: modified times are
+// whole seconds, and a read covers only seconds that have fully elapsed.
+func nextSecond() {
+	now := time.Now()
+	time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now))
+}
+
+func TestConformance(t *testing.T) {
+	sb := sandbox.New(sandbox.Config{Members: 600, Orders: 900})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	cfg := sb.Config()
+	target := sb.BrandMembers()[0]
+	conformance.Run(t, conformance.Harness{
+		Plugin: taobao.Plugin,
+		Config: map[string]any{
+			"app_key": cfg.AppKey, "app_secret": cfg.AppSecret, "session": cfg.Session, "shop": cfg.SellerID,
+			"brand": cfg.Brand, "api_base": srv.URL, "lag": "0s", "page_size": 100,
+		},
+		BadCredentials: map[string]any{"app_secret": "not-the-secret"},
+		Streams:        []string{taobao.StreamOrders, taobao.StreamMembers},
+		Mutate: func(_ *testing.T, stream string) []string {
+			nextSecond()
+			var ids []string
+			if stream == taobao.StreamMembers {
+				ids = sb.TouchMembers(5)
+			} else {
+				ids = sb.Step(6)
+			}
+			nextSecond()
+			return ids
+		},
+		Throttle: func(t *testing.T) {
+			if err := sb.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Code: top.CodeAppCallLimited, SubCode: top.SubLimitedByAPIAccessCount,
+				SubMsg: "This ban will last for 1 more seconds", Count: 3}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		WriteAction: &sdk.Action{Key: "conf-level-1", Type: taobao.ActionMemberLevel, Params: map[string]string{taobao.ParamLevel: "9"},
+			Target: []mapping.Identity{{Type: mapping.IDPhone, Value: "+86" + target.Mobile}, {Type: mapping.IDTaobaoOUID, Scope: cfg.SellerID, Value: target.OUID}}},
+		VerifyWrite: func(t *testing.T) {
+			m, ok := sb.MemberByOUID(target.OUID)
+			if !ok || m.Level != 9 {
+				t.Fatalf("member level %d, want 9", m.Level)
+			}
+		},
+	})
+}
