@@ -139,6 +139,7 @@ type prepared struct {
 
 // stored is what the sources table holds of a record.
 type stored struct {
+	id     int64
 	hash   []byte
 	member string
 	keys   []identity.Key
@@ -150,6 +151,7 @@ func (a *applier) applyBatch(b store.Batch) error {
 		return err
 	}
 	var changed []*prepared
+	inBatch := map[string]int{} // record id → index in changed
 	for _, r := range b.Records {
 		if r.Bad != nil {
 			if err := a.deadLetter(b, r.ID, r.Bad.Reason, r.Bad.Location, r.Bad.Raw); err != nil {
@@ -200,6 +202,12 @@ func (a *applier) applyBatch(b store.Batch) error {
 			}
 			p.old = &old
 		}
+		// A record twice in one batch: the later version wins.
+		if i, ok := inBatch[r.ID]; ok {
+			changed[i] = p
+			continue
+		}
+		inBatch[r.ID] = len(changed)
 		changed = append(changed, p)
 	}
 	if changed, err = a.dropErased(changed); err != nil {
@@ -225,11 +233,11 @@ func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 	}
 	err := a.inChunks(ids, func(part []any) error {
 		args := append([]any{a.tenant, b.Connection, b.Stream}, part...)
-		return eachRow(a.ctx, a.tx, `SELECT record_id, hash, member_id, keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
+		return eachRow(a.ctx, a.tx, `SELECT id, record_id, hash, member_id, keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
 			args, func(r *sql.Rows) error {
 				var id, keys string
 				var st stored
-				if err := r.Scan(&id, &st.hash, &st.member, &keys); err != nil {
+				if err := r.Scan(&st.id, &id, &st.hash, &st.member, &keys); err != nil {
 					return err
 				}
 				var err error
@@ -295,29 +303,36 @@ func (a *applier) write(p *prepared, member string) error {
 		data = nil // orders and points keep their data in their own tables
 	}
 	r := p.rec
-	if err := a.exec(`INSERT INTO sources (tenant, connection, stream, record_id, kind, ref, member_id, updated_at, deleted, hash, data, keys, phones, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (tenant, connection, stream, record_id) DO UPDATE SET kind = excluded.kind, ref = excluded.ref, member_id = excluded.member_id,
-		updated_at = excluded.updated_at, deleted = excluded.deleted, hash = excluded.hash, data = excluded.data, keys = excluded.keys,
-		phones = excluded.phones, last_seen = excluded.last_seen`,
-		a.tenant, p.ref.conn, p.ref.stream, p.ref.id, p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data),
-		keyString(p.keys), phones, a.at, a.at); err != nil {
-		return fmt.Errorf("record %s: %w", r.ID, err)
-	}
+	var src int64
 	var oldKeys []identity.Key
 	if p.old != nil {
-		oldKeys = p.old.keys
+		src, oldKeys = p.old.id, p.old.keys
+		if err := a.exec(`UPDATE sources SET kind = ?, ref = ?, member_id = ?, updated_at = ?, deleted = ?, hash = ?, data = ?, keys = ?, phones = ?, last_seen = ? WHERE id = ?`,
+			p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data), keyString(p.keys), phones, a.at, src); err != nil {
+			return fmt.Errorf("record %s: %w", r.ID, err)
+		}
+	} else {
+		res, err := a.execResult(`INSERT INTO sources (tenant, connection, stream, record_id, kind, ref, member_id, updated_at, deleted, hash, data, keys, phones, first_seen, last_seen)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.tenant, p.ref.conn, p.ref.stream, p.ref.id, p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data),
+			keyString(p.keys), phones, a.at, a.at)
+		if err != nil {
+			return fmt.Errorf("record %s: %w", r.ID, err)
+		}
+		if src, err = res.LastInsertId(); err != nil {
+			return err
+		}
 	}
 	for _, k := range p.keys {
 		if !containsKey(oldKeys, k) {
-			if err := a.exec(`INSERT OR IGNORE INTO links (tenant, ikey, connection, stream, record_id) VALUES (?, ?, ?, ?, ?)`, a.tenant, k.String(), p.ref.conn, p.ref.stream, p.ref.id); err != nil {
+			if err := a.exec(`INSERT OR IGNORE INTO links (tenant, ikey, src) VALUES (?, ?, ?)`, a.tenant, k.String(), src); err != nil {
 				return fmt.Errorf("link: %w", err)
 			}
 		}
 	}
 	for _, k := range oldKeys {
 		if !containsKey(p.keys, k) {
-			if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND connection = ? AND stream = ? AND record_id = ?`, a.tenant, k.String(), p.ref.conn, p.ref.stream, p.ref.id); err != nil {
+			if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND src = ?`, a.tenant, k.String(), src); err != nil {
 				return fmt.Errorf("unlink: %w", err)
 			}
 		}
@@ -343,7 +358,7 @@ func (a *applier) write(p *prepared, member string) error {
 
 // move points a stored record, and its order or points row, at a member.
 func (a *applier) move(n *gnode, member string) error {
-	if err := a.exec(`UPDATE sources SET member_id = ? WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`, member, a.tenant, n.ref.conn, n.ref.stream, n.ref.id); err != nil {
+	if err := a.exec(`UPDATE sources SET member_id = ? WHERE id = ?`, member, n.id); err != nil {
 		return err
 	}
 	switch n.kind {

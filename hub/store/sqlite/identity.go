@@ -74,10 +74,10 @@ func (a *applier) dropErased(changed []*prepared) ([]*prepared, error) {
 // memberRecords returns the stored records of a live member.
 func (a *applier) memberRecords(member string) ([]*gnode, error) {
 	var out []*gnode
-	err := eachRow(a.ctx, a.tx, `SELECT connection, stream, record_id, kind, ref, keys FROM sources WHERE tenant = ? AND member_id = ?`, []any{a.tenant, member}, func(r *sql.Rows) error {
+	err := eachRow(a.ctx, a.tx, `SELECT id, connection, stream, record_id, kind, ref, keys FROM sources WHERE tenant = ? AND member_id = ?`, []any{a.tenant, member}, func(r *sql.Rows) error {
 		n := &gnode{member: member}
 		var keys string
-		if err := r.Scan(&n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &keys); err != nil {
+		if err := r.Scan(&n.id, &n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &keys); err != nil {
 			return err
 		}
 		var err error
@@ -162,7 +162,7 @@ func (s *Store) Unmerge(ctx context.Context, tenant, memberID string, id mapping
 		out = &store.UnmergeResult{MemberID: member}
 		for _, n := range records {
 			var now string
-			if err := tx.QueryRowContext(ctx, `SELECT member_id FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`, tenant, n.ref.conn, n.ref.stream, n.ref.id).Scan(&now); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT member_id FROM sources WHERE id = ?`, n.id).Scan(&now); err != nil {
 				return err
 			}
 			if !slices.Contains(out.Members, now) {
@@ -247,7 +247,7 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		out.Tombstones = len(tombs)
 		for _, n := range records {
 			for _, k := range n.keys {
-				if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND connection = ? AND stream = ? AND record_id = ?`, tenant, k.String(), n.ref.conn, n.ref.stream, n.ref.id); err != nil {
+				if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND src = ?`, tenant, k.String(), n.id); err != nil {
 					return err
 				}
 			}

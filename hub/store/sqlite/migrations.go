@@ -24,7 +24,10 @@ var migrations = []string{
 	-- in orders and points; ref names the row there). keys are the record's
 	-- usable identifier keys, 0x1e-separated; phones holds its clear phones,
 	-- encrypted.
+	-- A rowid table: rows are appended in arrival order, whatever the
+	-- platform's ids; sources_record finds a record by its platform id.
 	CREATE TABLE sources (
+		id INTEGER PRIMARY KEY,
 		tenant TEXT NOT NULL,
 		connection TEXT NOT NULL,
 		stream TEXT NOT NULL,
@@ -39,18 +42,16 @@ var migrations = []string{
 		keys TEXT NOT NULL,
 		phones BLOB,
 		first_seen INTEGER NOT NULL,
-		last_seen INTEGER NOT NULL,
-		PRIMARY KEY (tenant, connection, stream, record_id)
-	) WITHOUT ROWID;
+		last_seen INTEGER NOT NULL
+	);
+	CREATE UNIQUE INDEX sources_record ON sources (tenant, connection, stream, record_id);
 	CREATE INDEX sources_member ON sources (tenant, member_id);
-	-- The evidence graph: which records carry an identifier.
+	-- The evidence graph: which records (sources.id) carry an identifier.
 	CREATE TABLE links (
 		tenant TEXT NOT NULL,
 		ikey TEXT NOT NULL,
-		connection TEXT NOT NULL,
-		stream TEXT NOT NULL,
-		record_id TEXT NOT NULL,
-		PRIMARY KEY (tenant, ikey, connection, stream, record_id)
+		src INTEGER NOT NULL,
+		PRIMARY KEY (tenant, ikey, src)
 	) WITHOUT ROWID;
 	-- Identifiers the shared guard stopped from linking.
 	CREATE TABLE identity_shared (
@@ -206,10 +207,10 @@ var migrations = []string{
 	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
 		('members', 'members', '1000000 1000000 1'),
 		('members', 'members_merged', '10000 10000 2 1'),
-		('links', 'links', '2500000 2500000 1 1 1 1'),
+		('links', 'links', '2500000 2500000 1 1'),
 		('identity_conflicts', 'identity_conflicts_member', '1000 1000 2'),
 		('identity_journal', 'identity_journal_member', '10000 10000 3'),
-		('sources', 'sources', '1000000 1000000 200000 200000 1'),
+		('sources', 'sources_record', '1000000 1000000 200000 200000 1'),
 		('sources', 'sources_member', '1000000 1000000 2'),
 		('member_tags', 'member_tags', '100000 100000 3 2 1'),
 		('orders', 'orders', '1000000 1000000 300000 100000 1'),

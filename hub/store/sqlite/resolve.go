@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/channelhub/channelhub/hub/identity"
 )
 
 // gnode is one record of the part of the evidence graph being resolved.
 type gnode struct {
+	id     int64 // sources.id; 0 for a new record
 	ref    recRef
 	kind   string
 	xref   string
@@ -24,7 +24,7 @@ type gnode struct {
 // reachable from the changed records through identifiers that link.
 type graph struct {
 	nodes   []*gnode
-	byRef   map[recRef]*gnode
+	byID    map[int64]bool // stored records in nodes
 	guarded map[identity.Key]bool
 	never   identity.Never
 }
@@ -36,16 +36,16 @@ func (a *applier) resolve(changed []*prepared, seeds []identity.Key) error {
 	if len(changed) == 0 && len(seeds) == 0 {
 		return nil
 	}
-	g := &graph{byRef: map[recRef]*gnode{}, guarded: map[identity.Key]bool{}, never: identity.Never{}}
+	g := &graph{byID: map[int64]bool{}, guarded: map[identity.Key]bool{}, never: identity.Never{}}
 	for _, p := range changed {
 		n := &gnode{ref: p.ref, kind: p.kind, xref: p.xref, keys: p.keys, p: p}
 		if p.old != nil {
-			n.member = p.old.member
+			n.id, n.member = p.old.id, p.old.member
+			g.byID[n.id] = true
 			seeds = append(seeds, p.old.keys...)
 		}
 		seeds = append(seeds, p.keys...)
 		g.nodes = append(g.nodes, n)
-		g.byRef[p.ref] = n
 	}
 	if err := a.expand(g, seeds); err != nil {
 		return err
@@ -115,17 +115,17 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 				follow = append(follow, k.String())
 			}
 		}
-		var refs []recRef
+		var ids []any
 		err := a.inChunks(follow, func(part []any) error {
 			args := append([]any{a.tenant}, part...)
-			return eachRow(a.ctx, a.tx, `SELECT connection, stream, record_id FROM links WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
-				var ref recRef
-				if err := r.Scan(&ref.conn, &ref.stream, &ref.id); err != nil {
+			return eachRow(a.ctx, a.tx, `SELECT src FROM links WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+				var id int64
+				if err := r.Scan(&id); err != nil {
 					return err
 				}
-				if _, ok := g.byRef[ref]; !ok {
-					g.byRef[ref] = nil // placeholder until loaded
-					refs = append(refs, ref)
+				if !g.byID[id] {
+					g.byID[id] = true
+					ids = append(ids, id)
 				}
 				return nil
 			})
@@ -133,14 +133,13 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 		if err != nil {
 			return fmt.Errorf("load links: %w", err)
 		}
-		loaded, err := a.loadNodes(refs)
+		loaded, err := a.loadNodes(ids)
 		if err != nil {
 			return err
 		}
 		var next []identity.Key
 		for _, n := range loaded {
 			g.nodes = append(g.nodes, n)
-			g.byRef[n.ref] = n
 			next = append(next, n.keys...)
 		}
 		frontier = uniqueKeys(next, visited)
@@ -160,26 +159,14 @@ func uniqueKeys(keys []identity.Key, skip map[identity.Key]bool) []identity.Key 
 	return out
 }
 
-// loadNodes reads stored records by reference.
-func (a *applier) loadNodes(refs []recRef) ([]*gnode, error) {
+// loadNodes reads stored records by id.
+func (a *applier) loadNodes(ids []any) ([]*gnode, error) {
 	var out []*gnode
-	vals := make([]any, len(refs))
-	for i, r := range refs {
-		vals[i] = r
-	}
-	err := a.inChunks(vals, func(part []any) error {
-		args := []any{a.tenant}
-		var tuples []string
-		for _, v := range part {
-			r := v.(recRef)
-			args = append(args, r.conn, r.stream, r.id)
-			tuples = append(tuples, "(?, ?, ?)")
-		}
-		return eachRow(a.ctx, a.tx, `SELECT connection, stream, record_id, kind, ref, member_id, keys FROM sources
-			WHERE tenant = ? AND (connection, stream, record_id) IN (VALUES `+strings.Join(tuples, ", ")+`)`, args, func(r *sql.Rows) error {
+	err := a.inChunks(ids, func(part []any) error {
+		return eachRow(a.ctx, a.tx, `SELECT id, connection, stream, record_id, kind, ref, member_id, keys FROM sources WHERE id IN (`+placeholders(len(part))+`)`, part, func(r *sql.Rows) error {
 			n := &gnode{}
 			var keys string
-			if err := r.Scan(&n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &n.member, &keys); err != nil {
+			if err := r.Scan(&n.id, &n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &n.member, &keys); err != nil {
 				return err
 			}
 			var err error

@@ -271,3 +271,22 @@ func TestSaltFromConfigMustNotChange(t *testing.T) {
 		t.Fatalf("generated salt = %x, %v", salt, err)
 	}
 }
+
+func TestFileSettings(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	var pageSize int
+	var mode, secure string
+	if err := s.DB().QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().QueryRow(`PRAGMA secure_delete`).Scan(&secure); err != nil {
+		t.Fatal(err)
+	}
+	if pageSize != 8192 || mode != "wal" || secure != "2" {
+		t.Fatalf("page_size %d, journal_mode %s, secure_delete %s; want 8192, wal, 2 (fast)", pageSize, mode, secure)
+	}
+}
