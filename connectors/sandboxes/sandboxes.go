@@ -16,6 +16,7 @@ import (
 
 	douyinsandbox "github.com/channelhub/channelhub/connectors/douyin/sandbox"
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
+	taobaosandbox "github.com/channelhub/channelhub/connectors/taobao/sandbox"
 	wechatsandbox "github.com/channelhub/channelhub/connectors/wechat/sandbox"
 	xhssandbox "github.com/channelhub/channelhub/connectors/xiaohongshu/sandbox"
 )
@@ -80,6 +81,7 @@ type platform struct {
 // platforms is the explicit list of sandboxes, in start order.
 var platforms = []platform{
 	{name: "wechat", build: buildWechat},
+	{name: "taobao", build: buildTaobao},
 	{name: "douyin", build: buildDouyin},
 	{name: "xiaohongshu", build: buildXiaohongshu},
 }
@@ -102,6 +104,13 @@ func buildWechat(o Options) (http.Handler, map[string]string, []Connection, []Jo
 	}}
 	job := Job{ID: "wechat-followers", Connection: conn.ID, Read: []string{"followers"}, Write: []string{"tags.add", "tags.remove"}, Mode: "incremental", Schedule: "*/15 * * * *"}
 	return s, creds, []Connection{conn}, []Job{job}
+}
+
+func buildTaobao(o Options) (http.Handler, map[string]string, []Connection, []Job) {
+	h, creds, cfg := taobaosandbox.ForHub(o.Seed, o.Members)
+	conn := Connection{ID: "taobao-shop", Connector: "taobao", Config: cfg, RateLimits: map[string]float64{"*": 500}}
+	job := Job{ID: "taobao-orders", Connection: conn.ID, Read: []string{"orders", "members"}, Write: []string{"member.level", "points.set"}, Mode: "incremental", Schedule: "*/10 * * * *"}
+	return h, creds, []Connection{conn}, []Job{job}
 }
 
 func buildDouyin(o Options) (http.Handler, map[string]string, []Connection, []Job) {

@@ -171,7 +171,9 @@ type Stats struct {
 	Members, Sources, Identities, Orders, Merges int64
 	// Conflicts are refused merges; Shared are identifiers the shared
 	// guard stopped; Erased are erased members.
-	Conflicts, Shared, Erased                    int64
+	Conflicts, Shared, Erased int64
+	// Links are the (record, identifier) pairs of the evidence graph.
+	Links                                        int64
 	OutboxPending, OutboxDelivered, OutboxFailed int64
 	DeadLetters                                  int64
 }

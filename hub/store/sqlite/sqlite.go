@@ -346,6 +346,7 @@ func (s *Store) Stats(ctx context.Context, tenant string) (store.Stats, error) {
 		{&st.Merges, `SELECT COUNT(*) FROM members WHERE tenant = ? AND merged_into IS NOT NULL`},
 		{&st.Sources, `SELECT COUNT(*) FROM sources WHERE tenant = ? AND kind = 'member'`},
 		{&st.Identities, `SELECT COUNT(DISTINCT ikey) FROM links WHERE tenant = ?`},
+		{&st.Links, `SELECT COUNT(*) FROM links WHERE tenant = ?`},
 		{&st.Conflicts, `SELECT COUNT(*) FROM identity_conflicts WHERE tenant = ?`},
 		{&st.Shared, `SELECT COUNT(*) FROM identity_shared WHERE tenant = ?`},
 		{&st.Erased, `SELECT COUNT(*) FROM members WHERE tenant = ? AND erased_at IS NOT NULL AND merged_into IS NULL`},
