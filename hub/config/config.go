@@ -13,6 +13,12 @@
 //	      types: {phone: {priority: 50, limit: 2}}
 //	      blocked: ["4000000000"] # added to the default blocked values
 //	      shared_limit: 5         # an identifier on more members than this stops linking
+//	    sms:                      # optional: what the hub checks before any SMS goes out
+//	      allowed_hours: "08:00-22:00"   # marketing only, in timezone
+//	      opt_out_suffix: 拒收请回复R
+//	      per_number: {per_minute: 1, per_hour: 5, per_day: 10}
+//	      templates:
+//	        SMS_PROMO: {marketing: true, text: "【品牌】会员日全场8折。拒收请回复R"}
 //	    connections:
 //	      - id: wechat-oa         # unique within the tenant
 //	        connector: wechat     # a plugin name in the catalog
@@ -45,6 +51,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/channelhub/channelhub/hub/campaign"
 	"github.com/channelhub/channelhub/hub/identity"
 	"github.com/channelhub/channelhub/hub/secret"
 	"github.com/channelhub/channelhub/mapping"
@@ -68,7 +75,10 @@ type Tenant struct {
 	ID, Name, PhoneSalt string
 	// Identity are the tenant's One ID rules: the defaults with the
 	// config's changes.
-	Identity    identity.Rules
+	Identity identity.Rules
+	// SMS is the tenant's SMS policy: the defaults with the config's
+	// changes.
+	SMS         campaign.Policy
 	Connections []Connection
 	Jobs        []Job
 	Line        int
@@ -274,12 +284,12 @@ func stringList(p *problems, v *yaml.Node, field string) []string {
 }
 
 func parseTenant(p *problems, n *yaml.Node, path string) Tenant {
-	t := Tenant{Line: n.Line, Identity: identity.DefaultRules()}
+	t := Tenant{Line: n.Line, Identity: identity.DefaultRules(), SMS: campaign.DefaultPolicy()}
 	if n.Kind != yaml.MappingNode {
 		p.add(n.Line, path, "want a tenant (id, connections, jobs)")
 		return t
 	}
-	eachKey(p, n, path, []string{"id", "name", "phone_salt", "identity", "connections", "jobs"}, func(key string, v *yaml.Node) {
+	eachKey(p, n, path, []string{"id", "name", "phone_salt", "identity", "sms", "connections", "jobs"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "id":
 			t.ID = scalar(p, v, path+".id")
@@ -292,6 +302,8 @@ func parseTenant(p *problems, n *yaml.Node, path string) Tenant {
 			t.PhoneSalt = scalar(p, v, path+".phone_salt")
 		case "identity":
 			t.Identity = parseIdentity(p, v, path+".identity")
+		case "sms":
+			t.SMS = parseSMS(p, v, path+".sms")
 		case "connections":
 			if v.Kind != yaml.SequenceNode {
 				p.add(v.Line, path+".connections", "want a list")
@@ -398,6 +410,72 @@ func parseIdentity(p *problems, n *yaml.Node, path string) identity.Rules {
 		return identity.DefaultRules()
 	}
 	return r
+}
+
+func parseSMS(p *problems, n *yaml.Node, path string) campaign.Policy {
+	pol := campaign.DefaultPolicy()
+	if n.Kind != yaml.MappingNode {
+		p.add(n.Line, path, "want a mapping (allowed_hours, opt_out_suffix, per_number, templates)")
+		return pol
+	}
+	whole := func(v *yaml.Node, field string, dst *int) {
+		if err := v.Decode(dst); err != nil || *dst < 0 {
+			p.add(v.Line, field, "want a whole number, 0 or more (0: no limit)")
+		}
+	}
+	lines := map[string]int{}
+	eachKey(p, n, path, []string{"allowed_hours", "opt_out_suffix", "per_number", "templates"}, func(key string, v *yaml.Node) {
+		field := path + "." + key
+		switch key {
+		case "allowed_hours":
+			from, to, err := campaign.ParseHours(scalar(p, v, field))
+			if err != nil {
+				p.add(v.Line, field, "%v", err)
+				return
+			}
+			pol.AllowedFrom, pol.AllowedTo = from, to
+		case "opt_out_suffix":
+			if pol.OptOutSuffix = scalar(p, v, field); pol.OptOutSuffix == "" {
+				p.add(v.Line, field, "must not be empty: every marketing SMS carries a way to refuse")
+			}
+		case "per_number":
+			eachKey(p, v, field, []string{"per_minute", "per_hour", "per_day"}, func(k string, x *yaml.Node) {
+				switch k {
+				case "per_minute":
+					whole(x, field+"."+k, &pol.PerNumber.PerMinute)
+				case "per_hour":
+					whole(x, field+"."+k, &pol.PerNumber.PerHour)
+				case "per_day":
+					whole(x, field+"."+k, &pol.PerNumber.PerDay)
+				}
+			})
+		case "templates":
+			if v.Kind != yaml.MappingNode {
+				p.add(v.Line, field, "want a mapping of template code to {marketing, text}")
+				return
+			}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				code, tv := v.Content[i].Value, v.Content[i+1]
+				var t campaign.Template
+				eachKey(p, tv, field+"."+code, []string{"marketing", "text"}, func(k string, x *yaml.Node) {
+					if k == "marketing" {
+						if err := x.Decode(&t.Marketing); err != nil {
+							p.add(x.Line, field+"."+code+".marketing", "want true or false")
+						}
+					} else {
+						t.Text = scalar(p, x, field+"."+code+".text")
+					}
+				})
+				pol.Templates[code], lines[code] = t, tv.Line
+			}
+		}
+	})
+	for code, t := range pol.Templates {
+		if err := (campaign.Policy{OptOutSuffix: pol.OptOutSuffix, Templates: map[string]campaign.Template{code: t}}).Validate(); err != nil {
+			p.add(lines[code], path+".templates."+code, "a marketing template must end with the opt-out suffix %q", pol.OptOutSuffix)
+		}
+	}
+	return pol
 }
 
 func parseConnection(p *problems, n *yaml.Node, path string) Connection {

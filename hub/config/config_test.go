@@ -34,6 +34,9 @@ func TestLoadGoodConfig(t *testing.T) {
 	if r := a.Identity; r.Types["phone"].Limit != 2 || r.Types["phone"].Priority != 50 || r.SharedLimit != 8 || !slices.Contains(r.Blocked, "4000000000") || !slices.Contains(r.Blocked, "null") {
 		t.Fatalf("identity rules = %+v", r)
 	}
+	if sms := a.SMS; sms.AllowedFrom != 9*60 || sms.PerNumber.PerDay != 3 || !sms.Templates["SMS_PROMO"].Marketing || sms.OptOutSuffix != "拒收请回复R" {
+		t.Fatalf("sms policy = %+v", sms)
+	}
 	if r := c.Tenants[1].Identity; r.Types["phone"].Limit != 3 || r.SharedLimit != 5 {
 		t.Fatalf("default identity rules = %+v", r)
 	}
@@ -73,6 +76,8 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"unknown identity type", "tenants:\n  - id: a\n    identity:\n      types:\n        fax: {limit: 1}\n", []string{"hub.yaml:5: tenants[0].identity: types.fax: not an identity type"}},
 		{"bad identity limit", "tenants:\n  - id: a\n    identity:\n      types:\n        phone: {limit: 0}\n", []string{"hub.yaml:5: tenants[0].identity: types.phone.limit: 0: want at least 1"}},
 		{"bad shared limit", "tenants:\n  - id: a\n    identity:\n      shared_limit: many\n", []string{"hub.yaml:4: tenants[0].identity.shared_limit: want a whole number"}},
+		{"marketing template without the suffix", "tenants:\n  - id: a\n    sms:\n      templates:\n        PROMO: {marketing: true, text: \"大促\"}\n", []string{"hub.yaml:5: tenants[0].sms.templates.PROMO: a marketing template must end with the opt-out suffix \"拒收请回复R\""}},
+		{"bad allowed hours", "tenants:\n  - id: a\n    sms:\n      allowed_hours: 22:00-08:00\n", []string{"hub.yaml:4: tenants[0].sms.allowed_hours:", "must start before it ends"}},
 		{"unknown identity setting", "tenants:\n  - id: a\n    identity:\n      limits: {}\n", []string{"hub.yaml:4: tenants[0].identity.limits: unknown setting"}},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/channelhub/channelhub/hub/campaign"
 	"github.com/channelhub/channelhub/hub/identity"
 	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
@@ -83,6 +84,12 @@ type Store interface {
 	// action eraseAction for every connection of the member whose connector
 	// supports it (writers lists a connection's write actions).
 	Erase(ctx context.Context, tenant, memberID, eraseAction string, writers func(connection string) []string) (*EraseResult, error)
+
+	// QueueSMS checks every recipient of an SMS send against the tenant's
+	// policy (consent, hours, frequency) and queues one ActionSMSSend per
+	// allowed recipient for the connection; a refused recipient is recorded
+	// with its reason, never dropped silently.
+	QueueSMS(ctx context.Context, tenant string, req SMSRequest, policy *campaign.Policy) (*SMSResult, error)
 
 	// ConfigPatch returns a connection's stored config patch (rotated tokens).
 	ConfigPatch(ctx context.Context, tenant, connection string) ([]byte, error)
@@ -303,4 +310,38 @@ type EraseResult struct {
 	Points     int      `json:"points"`
 	Tombstones int      `json:"tombstones"`
 	Queued     []string `json:"queued,omitempty"` // connections asked to erase
+}
+
+// ActionSMSSend is the write-back action of an SMS to one member. Its
+// target, resolved when it is delivered, is the member's phone in clear: the
+// only member data the SMS plugin sees.
+const ActionSMSSend = "sms.send"
+
+// SMSRequest is one SMS send (a campaign or a notification).
+type SMSRequest struct {
+	// Connection is the SMS connection that sends.
+	Connection string
+	// Template is the provider's template code (declared in the policy);
+	// Params its variables.
+	Template string
+	Params   map[string]string
+	// Recipients: the given members, or every member with Tag, or All.
+	Members []string
+	Tag     string
+	All     bool
+	// At is the time the checks use.
+	At time.Time
+}
+
+// SMSResult says what a send queued and refused.
+type SMSResult struct {
+	Campaign string       `json:"campaign"`
+	Queued   int          `json:"queued"`
+	Refused  []SMSRefusal `json:"refused"`
+}
+
+// SMSRefusal is a recipient the policy refused, with why.
+type SMSRefusal struct {
+	MemberID string `json:"member_id"`
+	Reason   string `json:"reason"`
 }

@@ -333,13 +333,15 @@ func (s *Store) PendingActions(ctx context.Context, tenant, connection string, t
 	}
 	args = append(args, limit)
 	var items []store.OutboxItem
-	err := eachRow(ctx, s.db, `SELECT id, action_key, type, member_id, params, target, attempts FROM outbox WHERE tenant = ? AND connection = ? AND status = 'pending'
+	subjects := map[int64]string{}
+	err := eachRow(ctx, s.db, `SELECT id, action_key, type, member_id, params, target, subject, attempts FROM outbox WHERE tenant = ? AND connection = ? AND status = 'pending'
 		AND type IN (`+placeholders(len(types))+`) ORDER BY id LIMIT ?`, args, func(r *sql.Rows) error {
 		it := store.OutboxItem{Connection: connection}
-		var params, target string
-		if err := r.Scan(&it.ID, &it.Action.Key, &it.Action.Type, &it.MemberID, &params, &target, &it.Attempts); err != nil {
+		var params, target, subject string
+		if err := r.Scan(&it.ID, &it.Action.Key, &it.Action.Type, &it.MemberID, &params, &target, &subject, &it.Attempts); err != nil {
 			return err
 		}
+		subjects[it.ID] = subject
 		if target != "" {
 			if err := json.Unmarshal([]byte(target), &it.Action.Target); err != nil {
 				return fmt.Errorf("outbox %d target: %w", it.ID, err)
@@ -359,6 +361,13 @@ func (s *Store) PendingActions(ctx context.Context, tenant, connection string, t
 	// to plugins here.
 	for i := range items {
 		it := &items[i]
+		if it.Action.Type == store.ActionSMSSend {
+			// The one phone this SMS goes to, decrypted only now.
+			if it.Action.Target, err = s.smsTarget(ctx, tenant, it.MemberID, subjects[it.ID]); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if len(it.Action.Target) > 0 {
 			continue
 		}

@@ -162,6 +162,8 @@ var migrations = []string{
 		-- target, when set, are the identities to act on, captured when the
 		-- action was queued (an erasure outlives the member's records).
 		target TEXT NOT NULL DEFAULT '',
+		-- subject is what frequency limits count by: an SMS's phone hash.
+		subject TEXT NOT NULL DEFAULT '',
 		status TEXT NOT NULL,
 		attempts INTEGER NOT NULL DEFAULT 0,
 		last_error TEXT NOT NULL DEFAULT '',
@@ -169,6 +171,7 @@ var migrations = []string{
 		updated_at INTEGER NOT NULL
 	);
 	CREATE INDEX outbox_pending ON outbox (tenant, connection, status, id);
+	CREATE INDEX outbox_subject ON outbox (tenant, type, subject, created_at) WHERE subject != '';
 	CREATE TABLE dead_letters (
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
 		tenant TEXT NOT NULL,

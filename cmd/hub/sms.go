@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/channelhub/channelhub/hub/store"
+)
+
+func smsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "sms", Short: "Send SMS to members, checked against consent, allowed hours and frequency limits first"}
+	var tenant, connection, template, params, tag string
+	var members []string
+	var all, asJSON bool
+	send := &cobra.Command{
+		Use:   "send --connection SMS_CONNECTION --template CODE [--params JSON] (--member ID... | --tag TAG | --all)",
+		Short: "Queue an SMS for every allowed recipient; refused recipients are listed with their reason",
+		Long: `Every recipient is checked before anything is queued: a marketing template needs a
+recorded SMS opt-in and no later opt-out, and goes only inside the tenant's allowed
+hours; any template respects the per-number frequency limits. Allowed recipients get
+one sms.send action each, delivered by the next run of a job that writes sms.send on
+the connection; the SMS plugin receives only that member's phone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			n := 0
+			for _, on := range []bool{len(members) > 0, tag != "", all} {
+				if on {
+					n++
+				}
+			}
+			if connection == "" || template == "" || n != 1 {
+				return errors.New("give --connection, --template and exactly one of --member, --tag or --all")
+			}
+			var p map[string]string
+			if params != "" {
+				if err := json.Unmarshal([]byte(params), &p); err != nil {
+					return fmt.Errorf("--params: want a JSON object of strings: %w", err)
+				}
+			}
+			a, t, err := g.openTenant(ctx, tenant, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := t.Connection(connection); err != nil {
+				return err
+			}
+			res, err := a.store.QueueSMS(ctx, t.ID, store.SMSRequest{Connection: connection, Template: template, Params: p, Members: members, Tag: tag, All: all, At: time.Now()}, &t.SMS)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(g.stdout).Encode(res)
+			}
+			printSMSResult(g, res)
+			return nil
+		},
+	}
+	send.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only one in the config)")
+	send.Flags().StringVar(&connection, "connection", "", "the SMS connection that sends")
+	send.Flags().StringVar(&template, "template", "", "template code, declared in the tenant's sms.templates")
+	send.Flags().StringVar(&params, "params", "", `template variables as a JSON object, e.g. '{"name":"会员"}'`)
+	send.Flags().StringArrayVar(&members, "member", nil, "member id (repeatable)")
+	send.Flags().StringVar(&tag, "tag", "", "every member with this tag")
+	send.Flags().BoolVar(&all, "all", false, "every member")
+	send.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(send)
+	return cmd
+}
+
+// printSMSResult prints what a send queued and, grouped by reason, what it
+// refused.
+func printSMSResult(g *globals, res *store.SMSResult) {
+	w := g.stdout
+	fmt.Fprintf(w, "campaign %s: %d queued, %d refused\n", res.Campaign, res.Queued, len(res.Refused))
+	byReason := map[string][]string{}
+	for _, r := range res.Refused {
+		reason := r.Reason
+		if i := strings.Index(reason, " on 20"); i > 0 && strings.HasPrefix(reason, "opted out") {
+			reason = reason[:i] // group opt-outs whatever their date
+		}
+		byReason[reason] = append(byReason[reason], r.MemberID)
+	}
+	reasons := make([]string, 0, len(byReason))
+	for r := range byReason {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool { return len(byReason[reasons[i]]) > len(byReason[reasons[j]]) })
+	for _, r := range reasons {
+		ids := byReason[r]
+		shown := ids
+		if len(shown) > 3 {
+			shown = shown[:3]
+		}
+		more := ""
+		if len(ids) > 3 {
+			more = fmt.Sprintf(", … %d more", len(ids)-3)
+		}
+		fmt.Fprintf(w, "  refused %5d  %s (e.g. %s%s)\n", len(ids), r, strings.Join(shown, ", "), more)
+	}
+}

@@ -1,0 +1,67 @@
+package sqlite_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/channelhub/channelhub/hub/campaign"
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/mapping"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+func TestQueueSMSChecksEveryRecipient(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, mapping.Shanghai)
+	withConsent := func(r sdk.Record, optIn bool, when time.Time) sdk.Record {
+		r.Member.Consents = append(r.Member.Consents, mapping.Consent{Channel: mapping.ConsentSMS, OptIn: optIn, Source: "pos", At: when})
+		return r
+	}
+	apply(t, s, "pos", nil,
+		withConsent(member("C1", card("C1"), phone("139 3000 0001")), true, at.Add(-48*time.Hour)),
+		member("C2", card("C2"), phone("139 3000 0002")),
+		withConsent(member("C3", card("C3"), phone("139 3000 0003")), true, at.Add(-48*time.Hour)),
+		withConsent(member("C4", card("C4")), true, at.Add(-48*time.Hour)),
+	)
+	// C3 replied TD yesterday: an opt-out record from the SMS connection.
+	apply(t, s, "sms", nil, withConsent(member("reply-1", phone("+8613930000003")), false, at.Add(-24*time.Hour)))
+	ids := map[string]string{}
+	for _, c := range []string{"C1", "C2", "C3", "C4"} {
+		ids[c] = memberOf(t, s, card(c))
+	}
+	policy := campaign.DefaultPolicy()
+	policy.Templates = map[string]campaign.Template{"PROMO": {Marketing: true, Text: "会员日8折。拒收请回复R"}}
+	res, err := s.QueueSMS(ctx, "t1", store.SMSRequest{Connection: "sms", Template: "PROMO", Params: map[string]string{"name": "x"}, All: true, At: at}, &policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, r := range res.Refused {
+		reasons[r.MemberID] = r.Reason
+	}
+	if res.Queued != 1 || len(res.Refused) != 3 ||
+		!strings.Contains(reasons[ids["C2"]], campaign.ReasonNoOptIn) ||
+		!strings.Contains(reasons[ids["C3"]], campaign.ReasonOptedOut) ||
+		!strings.Contains(reasons[ids["C4"]], campaign.ReasonNoPhone) {
+		t.Fatalf("queued %d, refused %v", res.Queued, reasons)
+	}
+	items, err := s.PendingActions(ctx, "t1", "sms", []string{store.ActionSMSSend}, 10)
+	if err != nil || len(items) != 1 || items[0].MemberID != ids["C1"] {
+		t.Fatalf("pending = %+v, %v", items, err)
+	}
+	if !slices.Equal(items[0].Action.Target, []mapping.Identity{{Type: mapping.IDPhone, Value: "+8613930000001"}}) || items[0].Action.Params["template"] != "PROMO" {
+		t.Fatalf("action = %+v", items[0].Action)
+	}
+	// The same campaign again a minute later: the number's limit holds it.
+	res, err = s.QueueSMS(ctx, "t1", store.SMSRequest{Connection: "sms", Template: "PROMO", Members: []string{ids["C1"]}, At: at.Add(20 * time.Second)}, &policy)
+	if err != nil || res.Queued != 0 || len(res.Refused) != 1 || !strings.Contains(res.Refused[0].Reason, "1 a minute") {
+		t.Fatalf("second send = %+v, %v", res, err)
+	}
+	if _, err := s.QueueSMS(ctx, "t1", store.SMSRequest{Connection: "sms", Template: "NOPE", All: true, At: at}, &policy); err == nil || !strings.Contains(err.Error(), "not declared") {
+		t.Fatalf("undeclared template: %v", err)
+	}
+}
