@@ -14,6 +14,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/user"
 	"github.com/silenceper/wechat/v2/util"
 
+	"github.com/channelhub/channelhub/connectors/wechat/wxcrypt"
 	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
 )
@@ -27,11 +28,14 @@ type Connector struct {
 	appID          string
 	openPlatformID string
 	lang           string
+	token          sdk.Secret       // push signature token; empty: no pushes
+	crypt          *wxcrypt.Crypter // safe/compatible mode; nil without encoding_aes_key
 }
 
 var (
-	_ sdk.Connector = (*Connector)(nil)
-	_ sdk.Writer    = (*Connector)(nil)
+	_ sdk.Connector      = (*Connector)(nil)
+	_ sdk.Writer         = (*Connector)(nil)
+	_ sdk.WebhookHandler = (*Connector)(nil)
 )
 
 // New builds a connector from a validated config.
@@ -40,7 +44,17 @@ func New(_ context.Context, cfg sdk.Config, host *sdk.Host) (sdk.Connector, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Connector{c: c, appID: cfg.String(FieldAppID), openPlatformID: cfg.String(FieldOpenPlatformID), lang: cfg.String(FieldLang)}, nil
+	k := &Connector{c: c, appID: cfg.String(FieldAppID), openPlatformID: cfg.String(FieldOpenPlatformID), lang: cfg.String(FieldLang),
+		token: cfg.Secret(FieldToken)}
+	if key := cfg.Secret(FieldEncodingAESKey).Reveal(); key != "" {
+		if k.token.Reveal() == "" {
+			return nil, sdk.ConfigError(FieldToken, "is needed with encoding_aes_key")
+		}
+		if k.crypt, err = wxcrypt.New(k.token.Reveal(), key, k.appID); err != nil {
+			return nil, &sdk.Error{Class: sdk.ClassInvalidConfig, Field: FieldEncodingAESKey, Message: "unusable push settings", Err: err}
+		}
+	}
+	return k, nil
 }
 
 // Check fetches a token straight from the platform, so wrong credentials
@@ -144,52 +158,85 @@ func (k *Connector) emitUsers(ctx context.Context, openids []string, tags map[in
 	for i, id := range openids {
 		params.UserList[i] = user.BatchGetUserListItem{OpenID: id, Lang: k.lang}
 	}
-	var res user.InfoList
+	var res infoList
 	if err := k.c.call(ctx, "user.info.batchget", http.MethodPost, "/cgi-bin/user/info/batchget", nil, params, &res); err != nil {
 		return err
 	}
 	for _, u := range res.UserInfoList {
-		if u.OpenID == "" {
-			raw, _ := json.Marshal(u)
-			if err := out.Emit(ctx, sdk.Record{Bad: &sdk.BadRecord{Reason: "user info without openid", Raw: raw, Location: "user/info/batchget"}}); err != nil {
-				return err
-			}
-			continue
-		}
-		m := &mapping.Member{
-			Identities: []mapping.Identity{{Type: mapping.IDWechatOpenID, Scope: k.appID, Value: u.OpenID}},
-			City:       u.City, Province: u.Province, Country: u.Country,
-			Subscribed: u.Subscribe == 1,
-		}
-		if u.UnionID != "" {
-			m.Identities = append(m.Identities, mapping.Identity{Type: mapping.IDWechatUnionID, Scope: k.openPlatformID, Value: u.UnionID})
-		}
-		if u.Sex != 0 {
-			m.Gender = mapping.NormalizeGender(strconv.Itoa(int(u.Sex)))
-		}
-		if u.SubscribeTime > 0 {
-			m.SubscribedAt = time.Unix(int64(u.SubscribeTime), 0).UTC()
-		}
-		for _, id := range u.TagIDList {
-			if name, ok := tags[id]; ok {
-				m.Tags = append(m.Tags, mapping.Tag{Name: name, Group: "wechat"})
-			}
-		}
-		attrs := map[string]string{"remark": u.Remark, "subscribe_scene": u.SubscribeScene, "language": u.Language, "qr_scene_str": u.QrSceneStr}
-		for key, v := range attrs {
-			if v == "" {
-				delete(attrs, key)
-			}
-		}
-		if len(attrs) > 0 {
-			m.Attributes = attrs
-		}
-		rec := sdk.Record{ID: u.OpenID, UpdatedAt: m.SubscribedAt, Member: m, Deleted: u.Subscribe == 0}
-		if err := out.Emit(ctx, rec); err != nil {
+		if err := out.Emit(ctx, k.userRecord(u, tags, "user/info/batchget")); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// userInfo is a user info object (fact sheet §2.4). silenceper's type for
+// it is unexported, so this one mirrors the fields mapped.
+type userInfo struct {
+	Subscribe      int32   `json:"subscribe"`
+	OpenID         string  `json:"openid"`
+	Sex            int32   `json:"sex"`
+	City           string  `json:"city"`
+	Country        string  `json:"country"`
+	Province       string  `json:"province"`
+	Language       string  `json:"language"`
+	SubscribeTime  int32   `json:"subscribe_time"`
+	UnionID        string  `json:"unionid"`
+	Remark         string  `json:"remark"`
+	TagIDList      []int32 `json:"tagid_list"`
+	SubscribeScene string  `json:"subscribe_scene"`
+	QrSceneStr     string  `json:"qr_scene_str"`
+}
+
+// infoList is the answer of /cgi-bin/user/info/batchget.
+type infoList struct {
+	util.CommonError
+	UserInfoList []userInfo `json:"user_info_list"`
+}
+
+// infoAnswer is the answer of /cgi-bin/user/info.
+type infoAnswer struct {
+	util.CommonError
+	userInfo
+}
+
+// userRecord maps one user info answer: a follower, or a deleted record for
+// someone who no longer follows (subscribe 0), or a bad record without
+// openid.
+func (k *Connector) userRecord(u userInfo, tags map[int32]string, location string) sdk.Record {
+	if u.OpenID == "" {
+		raw, _ := json.Marshal(u)
+		return sdk.Record{Stream: StreamFollowers, Bad: &sdk.BadRecord{Reason: "user info without openid", Raw: raw, Location: location}}
+	}
+	m := &mapping.Member{
+		Identities: []mapping.Identity{{Type: mapping.IDWechatOpenID, Scope: k.appID, Value: u.OpenID}},
+		City:       u.City, Province: u.Province, Country: u.Country,
+		Subscribed: u.Subscribe == 1,
+	}
+	if u.UnionID != "" {
+		m.Identities = append(m.Identities, mapping.Identity{Type: mapping.IDWechatUnionID, Scope: k.openPlatformID, Value: u.UnionID})
+	}
+	if u.Sex != 0 {
+		m.Gender = mapping.NormalizeGender(strconv.Itoa(int(u.Sex)))
+	}
+	if u.SubscribeTime > 0 {
+		m.SubscribedAt = time.Unix(int64(u.SubscribeTime), 0).UTC()
+	}
+	for _, id := range u.TagIDList {
+		if name, ok := tags[id]; ok {
+			m.Tags = append(m.Tags, mapping.Tag{Name: name, Group: "wechat"})
+		}
+	}
+	attrs := map[string]string{"remark": u.Remark, "subscribe_scene": u.SubscribeScene, "language": u.Language, "qr_scene_str": u.QrSceneStr}
+	for key, v := range attrs {
+		if v == "" {
+			delete(attrs, key)
+		}
+	}
+	if len(attrs) > 0 {
+		m.Attributes = attrs
+	}
+	return sdk.Record{Stream: StreamFollowers, ID: u.OpenID, UpdatedAt: m.SubscribedAt, Member: m, Deleted: u.Subscribe == 0}
 }
 
 type tagList struct {

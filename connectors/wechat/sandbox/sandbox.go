@@ -48,6 +48,11 @@ const (
 	DefaultPageSize   = 10000
 	DefaultTokenTTL   = 7200 * time.Second
 	DefaultTokenGrace = 5 * time.Minute
+	// DefaultPushToken and DefaultEncodingAESKey are the server-config
+	// (服务器配置) Token and EncodingAESKey pushes are signed and encrypted
+	// with.
+	DefaultPushToken      = "wechatsandboxtoken"
+	DefaultEncodingAESKey = "c2FuZGJveC13ZWNoYXQtZW5jb2RpbmctYWVzLWtleTE"
 )
 
 // Config configures a Server. The zero value is a usable sandbox.
@@ -87,6 +92,10 @@ type Config struct {
 	// current documentation's user-info example (fact sheet §2.4; whether the
 	// live API still sends them empty is unconfirmed [L]).
 	LegacyProfile bool
+	// PushToken and EncodingAESKey are the account's server config: they sign
+	// (and, in safe and compatible mode, encrypt) the pushes EventRequest
+	// builds. Empty means DefaultPushToken / DefaultEncodingAESKey.
+	PushToken, EncodingAESKey string
 	// Now is the clock for token lifetimes, quotas and follow times. It must
 	// be safe for concurrent use. nil means time.Now.
 	Now func() time.Time
@@ -127,6 +136,12 @@ func (c Config) withDefaults() Config {
 	if c.DailyQuota < 0 {
 		c.DailyQuota = 0
 	}
+	if c.PushToken == "" {
+		c.PushToken = DefaultPushToken
+	}
+	if c.EncodingAESKey == "" {
+		c.EncodingAESKey = DefaultEncodingAESKey
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -139,6 +154,8 @@ type Server struct {
 	cfg    Config
 	routes map[string]route
 	ridSeq atomic.Uint64
+	// pushSeq numbers pushes: their random bytes and nonces derive from it.
+	pushSeq atomic.Uint64
 
 	mu         sync.Mutex
 	followers  []follower       // in follow order, unfollowed ones kept in place
