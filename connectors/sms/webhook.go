@@ -1,0 +1,149 @@
+package sms
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/channelhub/channelhub/mapping"
+	"github.com/channelhub/channelhub/sdk"
+)
+
+// HandleWebhook takes the providers' HTTP callbacks at the connection's
+// webhook URL:
+//
+//   - Alibaba: the SmsReport and SmsUp batch pushes, each a JSON array; the
+//     reply is {"code":0,"msg":"接收成功"}.
+//   - Tencent: the delivery status callback (a JSON array) and the reply
+//     callback (one JSON object); the reply is {"result":0,"errmsg":"OK"}.
+//
+// Neither provider signs its callbacks, so the URL configured in the console
+// must carry ?token=<callback_token>; the token is checked in constant time
+// before the body is parsed, and a request without it is refused as auth.
+// Replies that are opt-out keywords come back as records on the replies
+// stream; delivery reports are counted in the log. An unreadable body is
+// acknowledged (redelivery would not help) and returned as a bad record.
+func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (sdk.WebhookResponse, error) {
+	if req.Method != http.MethodPost {
+		return sdk.WebhookResponse{}, sdk.PermanentError("", "sms callbacks are POSTs, got %s", req.Method)
+	}
+	want := k.token.Reveal()
+	if want == "" {
+		return sdk.WebhookResponse{}, sdk.ConfigError(FieldCallbackToken, "set a callback token and add ?token=… to the callback URL: the providers do not sign callbacks")
+	}
+	q, _ := url.ParseQuery(req.Query)
+	if !hmac.Equal([]byte(q.Get("token")), []byte(want)) {
+		return sdk.WebhookResponse{}, sdk.AuthError("", "callback without the connection's token")
+	}
+	body := bytes.TrimSpace(req.Body)
+	var (
+		ins      []inbound
+		receipts int
+		err      error
+	)
+	if k.provider == ProviderTencent {
+		ins, receipts, err = parseTencentCallback(body)
+	} else {
+		ins, receipts, err = parseAliyunPush(body)
+	}
+	if err != nil {
+		bad := sdk.Record{Stream: StreamReplies, Bad: &sdk.BadRecord{Reason: err.Error(), Raw: req.Body, Location: "callback body"}}
+		return k.ack([]sdk.Record{bad}), nil
+	}
+	var records []sdk.Record
+	for _, in := range ins {
+		if rec, ok := k.replyRecord(in); ok {
+			records = append(records, rec)
+		}
+	}
+	if receipts > 0 {
+		k.host.Log().Info().Int("receipts", receipts).Msg("sms delivery receipts received")
+	}
+	return k.ack(records), nil
+}
+
+// ack is the reply each provider expects.
+func (k *Connector) ack(records []sdk.Record) sdk.WebhookResponse {
+	body := []byte(`{"code":0,"msg":"接收成功"}`)
+	if k.provider == ProviderTencent {
+		body = []byte(`{"result":0,"errmsg":"OK"}`)
+	}
+	return sdk.WebhookResponse{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: body, Records: records}
+}
+
+// aliyunPushItem is one item of an SmsReport or SmsUp push.
+type aliyunPushItem struct {
+	PhoneNumber string `json:"phone_number"`
+	SendTime    string `json:"send_time"`
+	Content     string `json:"content"`
+	SignName    string `json:"sign_name"`
+	// SmsReport only.
+	ReportTime string `json:"report_time"`
+	BizID      string `json:"biz_id"`
+}
+
+// parseAliyunPush reads a push: items with content are SmsUp replies,
+// the others SmsReport receipts.
+func parseAliyunPush(body []byte) ([]inbound, int, error) {
+	var items []aliyunPushItem
+	if err := json.Unmarshal(body, &items); err != nil {
+		return nil, 0, errBody("an Alibaba push is a JSON array of SmsReport or SmsUp items")
+	}
+	var ins []inbound
+	receipts := 0
+	for _, it := range items {
+		if it.ReportTime != "" || it.BizID != "" {
+			receipts++
+			continue
+		}
+		at, err := mapping.ParseShanghai(it.SendTime)
+		if err != nil {
+			return nil, 0, errBody("an SmsUp item has no valid send_time")
+		}
+		ins = append(ins, inbound{phone: it.PhoneNumber, text: it.Content, sign: it.SignName, at: at})
+	}
+	return ins, receipts, nil
+}
+
+// tencentReply is Tencent's reply callback.
+type tencentReply struct {
+	Mobile     string      `json:"mobile"`
+	NationCode string      `json:"nationcode"`
+	Sign       string      `json:"sign"`
+	Text       string      `json:"text"`
+	Time       json.Number `json:"time"`
+}
+
+// parseTencentCallback reads a status callback (an array) or a reply
+// callback (an object).
+func parseTencentCallback(body []byte) ([]inbound, int, error) {
+	if len(body) > 0 && body[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(body, &items); err != nil {
+			return nil, 0, errBody("a Tencent status callback is a JSON array")
+		}
+		return nil, len(items), nil
+	}
+	var r tencentReply
+	if err := json.Unmarshal(body, &r); err != nil || r.Mobile == "" {
+		return nil, 0, errBody("a Tencent reply callback is a JSON object with mobile and text")
+	}
+	sec, err := strconv.ParseInt(r.Time.String(), 10, 64)
+	if err != nil {
+		return nil, 0, errBody("a Tencent reply callback has no unix time")
+	}
+	phone, err := tencentE164(r.NationCode, r.Mobile)
+	if err != nil {
+		phone = r.Mobile // replyRecord turns it into a bad record
+	}
+	return []inbound{{phone: phone, text: r.Text, sign: r.Sign, at: time.Unix(sec, 0).UTC()}}, 0, nil
+}
+
+type errBody string
+
+func (e errBody) Error() string { return string(e) }
