@@ -10,6 +10,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -357,10 +358,13 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 			if err != nil {
 				return err
 			}
-			rs, err := remote.Read(ctx, cfg, sdk.ReadRequest{Stream: stream, Mode: mode, Checkpoint: cp})
+			readCtx, stopReading := context.WithCancel(ctx)
+			defer stopReading()
+			rs, err := remote.Read(readCtx, cfg, sdk.ReadRequest{Stream: stream, Mode: mode, Checkpoint: cp})
 			if err != nil {
 				return err
 			}
+			msgs := readAhead(readCtx, rs)
 			// Group commit: consecutive batches are written in one
 			// transaction with the last checkpoint among them, up to
 			// groupRecords records or groupWait after the first.
@@ -389,7 +393,12 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				return nil
 			}
 			for {
-				msg, err := rs.Next()
+				next, ok := <-msgs
+				if !ok {
+					// The reader stopped for a cancellation.
+					next.err = cmp.Or(readCtx.Err(), io.ErrUnexpectedEOF)
+				}
+				msg, err := next.msg, next.err
 				if errors.Is(err, io.EOF) {
 					err = sdk.UnavailableError(nil, "stream %s ended before the plugin said it was done", stream)
 				}
@@ -457,6 +466,38 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 			return sr, err
 		}
 	}
+}
+
+// readAheadDepth is how many stream messages (of up to 1,000 records each)
+// are decoded ahead of the store: reading overlaps the transaction that
+// writes the previous group, and memory stays bounded.
+const readAheadDepth = 8
+
+type readResult struct {
+	msg sdk.Message
+	err error
+}
+
+// readAhead reads a stream on its own goroutine until it ends, fails or ctx
+// is cancelled; the last value sent carries the error (io.EOF at the end)
+// or a message with Done set.
+func readAhead(ctx context.Context, rs *sdk.ReadStream) <-chan readResult {
+	out := make(chan readResult, readAheadDepth)
+	go func() {
+		defer close(out)
+		for {
+			msg, err := rs.Next()
+			select {
+			case out <- readResult{msg, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || msg.Done {
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // backoff is the wait before attempt n: the platform's hint when throttled,
