@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/channelhub/channelhub/connectors/sandboxes"
+	smssandbox "github.com/channelhub/channelhub/connectors/sms/sandbox"
+	"github.com/channelhub/channelhub/hub/config"
 	"github.com/channelhub/channelhub/hub/engine"
 	"github.com/channelhub/channelhub/hub/store"
 )
@@ -53,7 +56,13 @@ write-backs and the time taken.`,
 			if err != nil {
 				return err
 			}
-			if err := writeHubConfig(cfgPath, set, filepath.Join(dir, "data"), abs, &fileConn, &fileJob); err != nil {
+			t := sandboxTenant(set, &fileConn, &fileJob)
+			if t.SMS != nil {
+				// The demo runs at any hour; a tenant's default window for
+				// marketing SMS is 08:00–22:00.
+				t.SMS.AllowedHours = "00:00-24:00"
+			}
+			if err := writeHubConfig(cfgPath, t, filepath.Join(dir, "data"), abs); err != nil {
 				return err
 			}
 			a, err := openApp(ctx, cfgPath, g.stderr, g.logLevel, true)
@@ -104,6 +113,13 @@ write-backs and the time taken.`,
 					delivered += res.Writes.Delivered
 				}
 			}
+			// An SMS campaign: the hub checks consent, hours and per-number
+			// limits before anything goes out; the provider's sandbox logs
+			// what it really sent.
+			campaignRes, smsSent, err := demoCampaign(ctx, a, tenant, set)
+			if err != nil {
+				return err
+			}
 			st, err := a.store.Stats(ctx, tenant.ID)
 			if err != nil {
 				return err
@@ -141,9 +157,16 @@ write-backs and the time taken.`,
 				fmt.Fprintf(out, " (tag demo-vip on member %s)", target.MemberID)
 			}
 			fmt.Fprintf(out, "\n  dead letters           %8d\n", st.DeadLetters)
+			if campaignRes != nil {
+				fmt.Fprintf(out, "  sms campaign           %8d sent to members who opted in; refused:\n", smsSent)
+				printSMSRefusals(out, campaignRes.Refused, "                         ")
+			}
 			fmt.Fprintf(out, "  time taken             %8s\n", time.Since(start).Round(time.Millisecond))
 			if delivered == 0 {
 				return fmt.Errorf("demo: the tag change was not delivered")
+			}
+			if campaignRes != nil && smsSent == 0 {
+				return fmt.Errorf("demo: the SMS campaign sent nothing")
 			}
 			return nil
 		},
@@ -152,4 +175,33 @@ write-backs and the time taken.`,
 	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "bin/plugins", "directory of built plugins (make plugins)")
 	cmd.Flags().IntVar(&members, "members", 3000, "how many people the sandboxes generate")
 	return cmd
+}
+
+// demoCampaign sends the SMS sandbox's promotion to every member through
+// the hub's checks and delivers it; it returns what was refused and how many
+// messages the provider sandbox recorded.
+func demoCampaign(ctx context.Context, a *app, tenant *config.Tenant, set *sandboxes.Set) (*store.SMSResult, int, error) {
+	const conn, job, promo = "sms-aliyun", "sms-aliyun", "SMS_100000003"
+	var provider *smssandbox.Server
+	for _, r := range set.Running {
+		if r.Platform == conn {
+			provider, _ = r.Server.(*smssandbox.Server)
+		}
+	}
+	if provider == nil {
+		return nil, 0, nil
+	}
+	res, err := a.store.QueueSMS(ctx, tenant.ID, store.SMSRequest{Connection: conn, Template: promo, All: true, At: time.Now()}, &tenant.SMS)
+	if err != nil {
+		return nil, 0, fmt.Errorf("demo campaign: %w", err)
+	}
+	run, err := a.engine.Run(ctx, engine.Request{Tenant: tenant.ID, Job: job})
+	if err != nil {
+		return nil, 0, fmt.Errorf("demo campaign delivery: %w", err)
+	}
+	sent := len(provider.Messages())
+	if sent != run.Writes.Delivered || sent != res.Queued {
+		return nil, 0, fmt.Errorf("demo campaign: %d queued, %d delivered, but the provider recorded %d messages", res.Queued, run.Writes.Delivered, sent)
+	}
+	return res, sent, nil
 }

@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/channelhub/channelhub/connectors/sandboxes"
+	smssandbox "github.com/channelhub/channelhub/connectors/sms/sandbox"
 )
 
 func sandboxCmd(g *globals) *cobra.Command {
@@ -36,8 +37,16 @@ until interrupted.`,
 			}
 			defer set.Close()
 			out := map[string]any{}
+			sms := map[string]any{}
 			for _, r := range set.Running {
+				if provider, ok := strings.CutPrefix(r.Platform, "sms-"); ok {
+					sms[provider] = r // the SDKs take the endpoint as host:port: see credentials.endpoint
+					continue
+				}
 				out[r.Platform] = r
+			}
+			if len(sms) > 0 {
+				out["sms"] = sms
 			}
 			if err := json.NewEncoder(g.stdout).Encode(map[string]any{"sandboxes": out}); err != nil {
 				return err
@@ -52,7 +61,7 @@ until interrupted.`,
 				if err != nil {
 					return err
 				}
-				if err := writeHubConfig(writeConfig, set, ".hub-sandbox/data", "bin/plugins", &fileConn, &fileJob); err != nil {
+				if err := writeHubConfig(writeConfig, sandboxTenant(set, &fileConn, &fileJob), ".hub-sandbox/data", "bin/plugins"); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stderr, "wrote %s\n", writeConfig)
@@ -80,15 +89,46 @@ type hubFile struct {
 type tenantFile struct {
 	ID          string                 `yaml:"id"`
 	Name        string                 `yaml:"name"`
+	SMS         *smsFile               `yaml:"sms,omitempty"`
 	Connections []sandboxes.Connection `yaml:"connections"`
 	Jobs        []sandboxes.Job        `yaml:"jobs"`
 }
 
-// writeHubConfig writes a config with one tenant, "demo", holding a
-// connection and jobs for every running sandbox and, when given, the file
-// connector's export.
-func writeHubConfig(path string, set *sandboxes.Set, dataDir, pluginsDir string, fileConn *sandboxes.Connection, fileJob *sandboxes.Job) error {
-	t := tenantFile{ID: "demo", Name: "Demo brand"}
+// smsFile is a tenant's sms section: the templates the SMS sandboxes have
+// approved, so the hub knows which are marketing.
+type smsFile struct {
+	AllowedHours string                 `yaml:"allowed_hours,omitempty"`
+	Templates    map[string]smsTemplate `yaml:"templates"`
+}
+
+type smsTemplate struct {
+	Marketing bool   `yaml:"marketing"`
+	Text      string `yaml:"text"`
+}
+
+// sandboxSMS declares the SMS sandboxes' templates.
+func sandboxSMS(set *sandboxes.Set) *smsFile {
+	f := &smsFile{Templates: map[string]smsTemplate{}}
+	for _, r := range set.Running {
+		provider, ok := strings.CutPrefix(r.Platform, "sms-")
+		if !ok {
+			continue
+		}
+		for _, t := range smssandbox.DefaultTemplates(smssandbox.Provider(provider)) {
+			// $$ keeps the config's ${VAR} expansion off the template's variables.
+			f.Templates[t.ID] = smsTemplate{Marketing: t.Kind == smssandbox.KindPromotion, Text: strings.ReplaceAll(t.Text, "${", "$${")}
+		}
+	}
+	if len(f.Templates) == 0 {
+		return nil
+	}
+	return f
+}
+
+// sandboxTenant is the tenant "demo" with a connection and jobs for every
+// running sandbox and, when given, the file connector's export.
+func sandboxTenant(set *sandboxes.Set, fileConn *sandboxes.Connection, fileJob *sandboxes.Job) tenantFile {
+	t := tenantFile{ID: "demo", Name: "Demo brand", SMS: sandboxSMS(set)}
 	for _, r := range set.Running {
 		t.Connections = append(t.Connections, r.Connections...)
 		t.Jobs = append(t.Jobs, r.Jobs...)
@@ -97,6 +137,11 @@ func writeHubConfig(path string, set *sandboxes.Set, dataDir, pluginsDir string,
 		t.Connections = append(t.Connections, *fileConn)
 		t.Jobs = append(t.Jobs, *fileJob)
 	}
+	return t
+}
+
+// writeHubConfig writes a config with one tenant.
+func writeHubConfig(path string, t tenantFile, dataDir, pluginsDir string) error {
 	b, err := yaml.Marshal(hubFile{DataDir: dataDir, PluginsDir: pluginsDir, Timezone: "Asia/Shanghai", Tenants: []tenantFile{t}})
 	if err != nil {
 		return err

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/channelhub/channelhub/hub/campaign"
 	"github.com/channelhub/channelhub/hub/store"
 )
 
@@ -78,12 +80,17 @@ the connection; the SMS plugin receives only that member's phone.`,
 // printSMSResult prints what a send queued and, grouped by reason, what it
 // refused.
 func printSMSResult(g *globals, res *store.SMSResult) {
-	w := g.stdout
-	fmt.Fprintf(w, "campaign %s: %d queued, %d refused\n", res.Campaign, res.Queued, len(res.Refused))
+	fmt.Fprintf(g.stdout, "campaign %s: %d queued, %d refused\n", res.Campaign, res.Queued, len(res.Refused))
+	printSMSRefusals(g.stdout, res.Refused, "  ")
+}
+
+// printSMSRefusals prints refusals grouped by reason, largest group first,
+// with a few member ids of each.
+func printSMSRefusals(w io.Writer, refused []store.SMSRefusal, indent string) {
 	byReason := map[string][]string{}
-	for _, r := range res.Refused {
+	for _, r := range refused {
 		reason := r.Reason
-		if i := strings.Index(reason, " on 20"); i > 0 && strings.HasPrefix(reason, "opted out") {
+		if i := strings.Index(reason, " on 20"); i > 0 && strings.HasPrefix(reason, campaign.ReasonOptedOut) {
 			reason = reason[:i] // group opt-outs whatever their date
 		}
 		byReason[reason] = append(byReason[reason], r.MemberID)
@@ -92,17 +99,22 @@ func printSMSResult(g *globals, res *store.SMSResult) {
 	for r := range byReason {
 		reasons = append(reasons, r)
 	}
-	sort.Slice(reasons, func(i, j int) bool { return len(byReason[reasons[i]]) > len(byReason[reasons[j]]) })
+	sort.Slice(reasons, func(i, j int) bool {
+		if len(byReason[reasons[i]]) != len(byReason[reasons[j]]) {
+			return len(byReason[reasons[i]]) > len(byReason[reasons[j]])
+		}
+		return reasons[i] < reasons[j]
+	})
 	for _, r := range reasons {
 		ids := byReason[r]
 		shown := ids
-		if len(shown) > 3 {
-			shown = shown[:3]
+		if len(shown) > 2 {
+			shown = shown[:2]
 		}
 		more := ""
-		if len(ids) > 3 {
-			more = fmt.Sprintf(", … %d more", len(ids)-3)
+		if len(ids) > 2 {
+			more = ", …"
 		}
-		fmt.Fprintf(w, "  refused %5d  %s (e.g. %s%s)\n", len(ids), r, strings.Join(shown, ", "), more)
+		fmt.Fprintf(w, "%s%6d  %s (%s%s)\n", indent, len(ids), r, strings.Join(shown, ", "), more)
 	}
 }

@@ -758,3 +758,26 @@ func TestREADMEDocumentsTheSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestConsents(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "m.jsonl")
+	lines := `{"id": "A", "identities": [{"type": "member_card", "scope": "brand", "value": "C1"}], "consents": [{"channel": "sms", "opt_in": true, "at": "2024-05-01T10:00:00+08:00"}], "updated_at": "2024-05-01T10:00:00+08:00"}
+{"id": "B", "identities": [{"type": "member_card", "scope": "brand", "value": "C2"}], "consents": [{"channel": "fax", "opt_in": true, "at": "2024-05-01T10:00:00+08:00"}], "updated_at": "2024-05-01T10:00:00+08:00"}
+{"id": "C", "identities": [{"type": "member_card", "scope": "brand", "value": "C3"}], "consents": [{"channel": "sms", "at": "2024-05-01T10:00:00+08:00"}], "updated_at": "2024-05-01T10:00:00+08:00"}
+`
+	if err := os.WriteFile(path, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good, bad := read(t, map[string]any{"path": path}, nil).records()
+	if len(good) != 1 || len(bad) != 2 {
+		t.Fatalf("good %d, bad %d", len(good), len(bad))
+	}
+	c := good[0].Member.Consents
+	if len(c) != 1 || c[0].Channel != mapping.ConsentSMS || !c[0].OptIn || c[0].Source != "file" || !c[0].At.Equal(time.Date(2024, 5, 1, 2, 0, 0, 0, time.UTC)) {
+		t.Fatalf("consents = %+v", c)
+	}
+	if !strings.Contains(bad[0].Bad.Reason, "consents[0].channel") || !strings.Contains(bad[1].Bad.Reason, "consents[0].opt_in") {
+		t.Fatalf("reasons: %q, %q", bad[0].Bad.Reason, bad[1].Bad.Reason)
+	}
+}

@@ -51,7 +51,35 @@ type memberLine struct {
 	Points     int64              `json:"points"`
 	Tags       []string           `json:"tags"`
 	Attributes map[string]string  `json:"attributes"`
+	Consents   []consentLine      `json:"consents"`
 	UpdatedAt  string             `json:"updated_at"`
+}
+
+// consentLine is a marketing consent as exports record it.
+type consentLine struct {
+	Channel string `json:"channel"`
+	OptIn   *bool  `json:"opt_in"`
+	At      string `json:"at"`
+}
+
+// consents validates and maps a line's consents; the file is their source.
+func consents(in []consentLine) ([]mapping.Consent, error) {
+	var out []mapping.Consent
+	for i, c := range in {
+		ch := mapping.ConsentChannel(strings.TrimSpace(c.Channel))
+		if ch != mapping.ConsentSMS && ch != mapping.ConsentWechat && ch != mapping.ConsentEmail {
+			return nil, fmt.Errorf("consents[%d].channel: %q: want sms, wechat or email", i, c.Channel)
+		}
+		if c.OptIn == nil {
+			return nil, fmt.Errorf("consents[%d].opt_in: required (true or false)", i)
+		}
+		at, err := time.Parse(time.RFC3339, strings.TrimSpace(c.At))
+		if err != nil {
+			return nil, fmt.Errorf("consents[%d].at: %q: want RFC 3339, e.g. 2024-05-01T10:00:00+08:00", i, c.At)
+		}
+		out = append(out, mapping.Consent{Channel: ch, OptIn: *c.OptIn, Source: "file", At: at.UTC()})
+	}
+	return out, nil
 }
 
 // orderLine is one line of a JSON Lines orders file.
@@ -114,6 +142,9 @@ func jsonMember(line, loc string) (sdk.Record, error) {
 	}
 	if len(l.Attributes) > 0 {
 		m.Attributes = l.Attributes
+	}
+	if m.Consents, err = consents(l.Consents); err != nil {
+		return sdk.Record{}, err
 	}
 	for _, t := range l.Tags {
 		if t = strings.TrimSpace(t); t != "" {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
 )
@@ -16,7 +17,8 @@ import (
 // connector reads: a member card, the phone in the many forms cashiers type,
 // and, for members who bound their card in the official account, their
 // WeChat unionid — the link between offline members and WeChat followers.
-// Like real exports it has noise: a few rows carry a placeholder test number
+// Most rows record the member's SMS marketing consent. Like real exports it
+// has noise: a few rows carry a placeholder test number
 // or the store clerk's phone, and one line is malformed. It returns a ready
 // connection and job.
 func FileExport(dir string, seed uint64, members int) (Connection, Job, error) {
@@ -58,9 +60,17 @@ func FileExport(dir string, seed uint64, members int) (Connection, Job, error) {
 			ids = append(ids, identity{Type: "wechat_unionid", Scope: sandboxdata.OpenPlatformID, Value: p.UnionID})
 		}
 		gender := map[int]string{1: "男", 2: "女"}[p.Gender]
+		// Most members ticked the SMS box at the till; a few said no.
+		var consents []map[string]any
+		switch n := r.IntN(100); {
+		case n < 70:
+			consents = append(consents, map[string]any{"channel": "sms", "opt_in": true, "at": p.Since.Format(time.RFC3339)})
+		case n < 80:
+			consents = append(consents, map[string]any{"channel": "sms", "opt_in": false, "at": p.Since.Format(time.RFC3339)})
+		}
 		line := map[string]any{
 			"id": fmt.Sprintf("POS%06d", p.Index), "identities": ids, "name": p.Name, "gender": gender, "birthday": p.Birthday,
-			"city": p.City, "level": levels[r.IntN(len(levels))], "points": r.IntN(5000), "tags": []string{"门店会员"},
+			"city": p.City, "level": levels[r.IntN(len(levels))], "points": r.IntN(5000), "tags": []string{"门店会员"}, "consents": consents,
 			"updated_at": p.Since.Add(24 * 3600e9).Format("2006-01-02T15:04:05+08:00"),
 		}
 		if err := enc.Encode(line); err != nil {

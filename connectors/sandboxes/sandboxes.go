@@ -15,15 +15,19 @@ import (
 	"time"
 
 	douyinsandbox "github.com/channelhub/channelhub/connectors/douyin/sandbox"
+	minisandbox "github.com/channelhub/channelhub/connectors/miniprogram/sandbox"
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
+	smssandbox "github.com/channelhub/channelhub/connectors/sms/sandbox"
 	taobaosandbox "github.com/channelhub/channelhub/connectors/taobao/sandbox"
 	wechatsandbox "github.com/channelhub/channelhub/connectors/wechat/sandbox"
+	wecomsandbox "github.com/channelhub/channelhub/connectors/wecom/sandbox"
 	xhssandbox "github.com/channelhub/channelhub/connectors/xiaohongshu/sandbox"
 )
 
 // Options configure Start. Zero values are the documented defaults.
 type Options struct {
-	// Platforms to start; default all of Available().
+	// Platforms to start; default all of Available(). "sms" names both SMS
+	// providers (sms-aliyun, sms-tencent).
 	Platforms []string
 	// Seed and Members shape the seeded people; defaults 1 and 3000.
 	Seed    uint64
@@ -47,10 +51,10 @@ type Connection struct {
 type Job struct {
 	ID         string   `json:"id"`
 	Connection string   `json:"connection"`
-	Read       []string `json:"read,omitempty"`
-	Write      []string `json:"write,omitempty"`
+	Read       []string `json:"read,omitempty" yaml:"read,omitempty"`
+	Write      []string `json:"write,omitempty" yaml:"write,omitempty"`
 	Mode       string   `json:"mode"`
-	Schedule   string   `json:"schedule,omitempty"`
+	Schedule   string   `json:"schedule,omitempty" yaml:"schedule,omitempty"`
 }
 
 // Running is one started sandbox.
@@ -81,9 +85,13 @@ type platform struct {
 // platforms is the explicit list of sandboxes, in start order.
 var platforms = []platform{
 	{name: "wechat", build: buildWechat},
+	{name: "wecom", build: buildWecom},
+	{name: "miniprogram", build: buildMiniprogram},
 	{name: "taobao", build: buildTaobao},
 	{name: "douyin", build: buildDouyin},
 	{name: "xiaohongshu", build: buildXiaohongshu},
+	{name: "sms-aliyun", build: buildSMS("aliyun")},
+	{name: "sms-tencent", build: buildSMS("tencent")},
 }
 
 // Available lists the platforms that have a sandbox.
@@ -104,6 +112,37 @@ func buildWechat(o Options) (http.Handler, map[string]string, []Connection, []Jo
 	}}
 	job := Job{ID: "wechat-followers", Connection: conn.ID, Read: []string{"followers"}, Write: []string{"tags.add", "tags.remove"}, Mode: "incremental", Schedule: "*/15 * * * *"}
 	return s, creds, []Connection{conn}, []Job{job}
+}
+
+func buildWecom(o Options) (http.Handler, map[string]string, []Connection, []Job) {
+	h, creds, cfg := wecomsandbox.ForHub(o.Seed, o.Members)
+	conn := Connection{ID: "wecom-cc", Connector: "wecom", Config: cfg, RateLimits: map[string]float64{"*": 500}}
+	job := Job{ID: "wecom-customers", Connection: conn.ID, Read: []string{"customers"}, Write: []string{"tags.add", "tags.remove"}, Mode: "full", Schedule: "0 */2 * * *"}
+	return h, creds, []Connection{conn}, []Job{job}
+}
+
+func buildMiniprogram(o Options) (http.Handler, map[string]string, []Connection, []Job) {
+	h, creds, cfg := minisandbox.ForHub(o.Seed, o.Members)
+	conn := Connection{ID: "miniprogram", Connector: "miniprogram", Config: cfg, RateLimits: map[string]float64{"*": 500}}
+	job := Job{ID: "miniprogram-orders", Connection: conn.ID, Read: []string{"orders"}, Mode: "incremental", Schedule: "0 * * * *"}
+	return h, creds, []Connection{conn}, []Job{job}
+}
+
+// buildSMS builds one SMS provider's sandbox: each takes its own listener,
+// since the official SDKs take a bare host:port endpoint.
+func buildSMS(provider string) func(o Options) (http.Handler, map[string]string, []Connection, []Job) {
+	return func(o Options) (http.Handler, map[string]string, []Connection, []Job) {
+		h, creds, cfg := smssandbox.ForHub(provider, o.Seed)
+		cfg["callback_token"] = "cb-" + sandboxdata.ID(o.Seed, "sms-callback-"+provider, 0, 16)
+		conn := Connection{ID: "sms-" + provider, Connector: "sms", Config: cfg, RateLimits: map[string]float64{"*": 500}}
+		job := Job{ID: "sms-" + provider, Connection: conn.ID, Write: []string{"sms.send"}, Mode: "incremental"}
+		if provider == "tencent" {
+			// Tencent is pulled for replies (opt-outs) and receipts;
+			// Alibaba pushes them to the hub's webhook.
+			job.Read, job.Schedule = []string{"replies", "receipts"}, "*/5 * * * *"
+		}
+		return h, creds, []Connection{conn}, []Job{job}
+	}
 }
 
 func buildTaobao(o Options) (http.Handler, map[string]string, []Connection, []Job) {
@@ -138,7 +177,14 @@ func Start(ctx context.Context, o Options) (*Set, error) {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
 	}
-	names := o.Platforms
+	var names []string
+	for _, n := range o.Platforms {
+		if n == "sms" { // both providers
+			names = append(names, "sms-aliyun", "sms-tencent")
+			continue
+		}
+		names = append(names, n)
+	}
 	if len(names) == 0 {
 		names = Available()
 	}
@@ -171,6 +217,11 @@ func Start(ctx context.Context, o Options) (*Set, error) {
 		h, creds, conns, jobs := p.build(o)
 		url := "http://" + ln.Addr().String()
 		for i := range conns {
+			if conns[i].Connector == "sms" {
+				conns[i].Config["endpoint"] = ln.Addr().String()
+				creds["endpoint"] = ln.Addr().String()
+				continue
+			}
 			conns[i].Config["api_base"] = url
 		}
 		r := &Running{Platform: p.name, URL: url, Credentials: creds, Connections: conns, Jobs: jobs, Server: h,

@@ -56,13 +56,17 @@ func DefaultPolicy() Policy {
 		PerNumber: Limits{PerMinute: 1, PerHour: 5, PerDay: 10}, Templates: map[string]Template{}}
 }
 
-// ParseHours parses "HH:MM-HH:MM" into minutes after midnight.
+// ParseHours parses "HH:MM-HH:MM" into minutes after midnight; the end may
+// be 24:00.
 func ParseHours(s string) (from, to int, err error) {
 	a, b, ok := strings.Cut(s, "-")
 	if !ok {
 		return 0, 0, fmt.Errorf("%q: want HH:MM-HH:MM", s)
 	}
 	parse := func(x string) (int, error) {
+		if strings.TrimSpace(x) == "24:00" {
+			return 24 * 60, nil
+		}
 		t, err := time.Parse("15:04", strings.TrimSpace(x))
 		if err != nil {
 			return 0, fmt.Errorf("%q: want HH:MM-HH:MM", s)

@@ -29,8 +29,8 @@ func TestDecide(t *testing.T) {
 	optOut := &mapping.Consent{Channel: mapping.ConsentSMS, OptIn: false, Source: "sms-aliyun", At: at("09:30")}
 	for _, tc := range []struct {
 		name, template, now string
-		facts                campaign.Facts
-		want                 string // "" means sent
+		facts               campaign.Facts
+		want                string // "" means sent
 	}{
 		{"marketing to an opted-in member in hours", "PROMO", "10:00", campaign.Facts{HasPhone: true, Consent: optIn}, ""},
 		{"marketing without an opt-in", "PROMO", "10:00", campaign.Facts{HasPhone: true}, campaign.ReasonNoOptIn},
@@ -82,7 +82,10 @@ func TestValidateAndHours(t *testing.T) {
 	if err != nil || from != 510 || to != 1260 {
 		t.Fatalf("ParseHours = %d %d %v", from, to, err)
 	}
-	for _, bad := range []string{"8-21", "22:00-08:00", "08:00"} {
+	if from, to, err := campaign.ParseHours("00:00-24:00"); err != nil || from != 0 || to != 1440 {
+		t.Fatalf("ParseHours(all day) = %d %d %v", from, to, err)
+	}
+	for _, bad := range []string{"8-21", "22:00-08:00", "08:00", "24:00-24:00"} {
 		if _, _, err := campaign.ParseHours(bad); err == nil {
 			t.Errorf("ParseHours(%q) accepted", bad)
 		}

@@ -34,7 +34,7 @@
 //	        breaker: {failures: 5, open_for: 1m}
 //
 // ${VAR} and ${VAR:-default} are replaced from the environment before
-// parsing. Every error names the file, the line and the field, and Load
+// parsing; $${...} stands for a literal ${...}. Every error names the file, the line and the field, and Load
 // reports every problem at once. Values under a connection's config are
 // never echoed in errors: they may be secrets.
 package config
@@ -152,6 +152,8 @@ func Parse(data []byte, path string, env func(string) (string, bool)) (*Config, 
 		if strings.HasPrefix(strings.TrimSpace(l), "#") {
 			continue
 		}
+		// $${...} is a literal ${...} (SMS templates use it for variables).
+		l = strings.ReplaceAll(l, "$${", "\x00{")
 		lines[i] = envRE.ReplaceAllStringFunc(l, func(m string) string {
 			sub := envRE.FindStringSubmatch(m)
 			if v, ok := env(sub[1]); ok && v != "" {
@@ -165,7 +167,7 @@ func Parse(data []byte, path string, env func(string) (string, bool)) (*Config, 
 		})
 	}
 	var root yaml.Node
-	if err := yaml.Unmarshal([]byte(strings.Join(lines, "\n")), &root); err != nil {
+	if err := yaml.Unmarshal([]byte(strings.ReplaceAll(strings.Join(lines, "\n"), "\x00{", "${")), &root); err != nil {
 		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	c := &Config{Path: path, DataDir: "./data", PluginsDir: "./bin/plugins", Timezone: "Asia/Shanghai", LogLevel: "info"}

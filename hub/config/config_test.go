@@ -34,6 +34,9 @@ func TestLoadGoodConfig(t *testing.T) {
 	if r := a.Identity; r.Types["phone"].Limit != 2 || r.Types["phone"].Priority != 50 || r.SharedLimit != 8 || !slices.Contains(r.Blocked, "4000000000") || !slices.Contains(r.Blocked, "null") {
 		t.Fatalf("identity rules = %+v", r)
 	}
+	if got := a.SMS.Templates["SMS_SHIP"].Text; got != "【A】${name}，您的订单已发货" {
+		t.Fatalf("escaped template text = %q", got)
+	}
 	if sms := a.SMS; sms.AllowedFrom != 9*60 || sms.PerNumber.PerDay != 3 || !sms.Templates["SMS_PROMO"].Marketing || sms.OptOutSuffix != "拒收请回复R" {
 		t.Fatalf("sms policy = %+v", sms)
 	}

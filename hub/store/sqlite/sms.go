@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/channelhub/channelhub/hub/campaign"
@@ -76,6 +77,9 @@ func (s *Store) QueueSMS(ctx context.Context, tenant string, req store.SMSReques
 		if err != nil {
 			return err
 		}
+		if req.Params == nil {
+			req.Params = map[string]string{}
+		}
 		params, err := json.Marshal(req.Params)
 		if err != nil {
 			return err
@@ -103,12 +107,13 @@ func (s *Store) QueueSMS(ctx context.Context, tenant string, req store.SMSReques
 						return err
 					}
 				}
-				ok, why := policy.Decide(req.At, req.Template, facts)
-				switch {
-				case ok && seen[subject]:
-					reason = campaign.ReasonDuplicate
-				case !ok:
+				if ok, why := policy.Decide(req.At, req.Template, facts); !ok {
 					reason = why
+				}
+				// A number shared by members (a family) gets the message
+				// once, whatever the frequency limits allow.
+				if seen[subject] && (reason == "" || strings.HasPrefix(reason, campaign.ReasonFrequency)) {
+					reason = campaign.ReasonDuplicate
 				}
 			}
 			status := "pending"
@@ -119,7 +124,7 @@ func (s *Store) QueueSMS(ctx context.Context, tenant string, req store.SMSReques
 				seen[subject] = true
 				res.Queued++
 			}
-			p, _ := json.Marshal(map[string]string{"template": req.Template, "params": string(params), "campaign": res.Campaign})
+			p, _ := json.Marshal(map[string]string{"template": req.Template, "template_params": string(params), "campaign": res.Campaign})
 			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (tenant, connection, action_key, type, member_id, params, subject, status, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				tenant, req.Connection, newKey(), store.ActionSMSSend, member, string(p), subject, status, reason, now, now); err != nil {
 				return fmt.Errorf("queue sms: %w", err)
