@@ -4,11 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/channelhub/channelhub/connectors/miniprogram"
 )
 
 // TestSandboxConfigDrivesTheCLI runs `hub sandbox --write-config` as its own
@@ -160,5 +166,121 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 	}
 	if res, err := hubCmd(t.Context(), "--config", cfgPath, "identity", "erase", linked.MemberID).CombinedOutput(); err == nil || !strings.Contains(string(res), "--yes") {
 		t.Fatalf("erase without --yes: %v\n%s", err, res)
+	}
+}
+
+// TestMiniprogramIntakeThroughServe posts signed brand events to a running
+// `hub serve --listen` and checks what is stored, refused and answered.
+func TestMiniprogramIntakeThroughServe(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "hub.yaml")
+	sb := hubCmd(t.Context(), "sandbox", "--platforms", "miniprogram", "--members", "50", "--write-config", cfgPath)
+	stdout, err := sb.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Process.Kill(); _ = sb.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Sandboxes map[string]struct {
+			Credentials map[string]string `json:"credentials"`
+		} `json:"sandboxes"`
+	}
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
+		t.Fatal(err)
+	}
+	creds := info.Sandboxes["miniprogram"].Credentials
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(cfgPath); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("data_dir: .hub-sandbox/data"), []byte("data_dir: "+filepath.Join(dir, "data")), 1)
+	b = bytes.Replace(b, []byte("plugins_dir: bin/plugins"), []byte("plugins_dir: "+filepath.Join(binDir, "plugins")), 1)
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	serve := hubCmd(t.Context(), "--config", cfgPath, "--log-level", "warn", "serve", "--listen", addr)
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
+	url := "http://" + addr + "/webhooks/demo/miniprogram"
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if i > 200 {
+			t.Fatal("hub serve did not listen")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	post := func(body []byte, ts int64, sig string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Channelhub-Timestamp", strconv.FormatInt(ts, 10))
+		req.Header.Set("X-Channelhub-Signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		text, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(text)
+	}
+	secret, app := creds["event_secret"], creds["app_id"]
+	now := time.Now().Unix()
+	login := []byte(`{"event_id": "evt-e2e-1", "type": "login", "occurred_at": "` + time.Now().Format(time.RFC3339) + `", "data": {"appid": "` + app + `", "openid": "o-e2e-1", "unionid": "u-e2e-1"}}`)
+	if code, text := post(login, now, miniprogram.Sign(secret, now, login)); code != http.StatusOK {
+		t.Fatalf("signed login: %d %s", code, text)
+	}
+	if code, _ := post(login, now, miniprogram.Sign(secret, now, login)); code != http.StatusConflict {
+		t.Fatalf("replay: %d, want 409", code)
+	}
+	forged := bytes.Replace(login, []byte("evt-e2e-1"), []byte("evt-e2e-2"), 1)
+	if code, _ := post(forged, now, miniprogram.Sign("not-the-secret", now, forged)); code != http.StatusUnauthorized {
+		t.Fatalf("forged: %d, want 401", code)
+	}
+	stale := bytes.Replace(login, []byte("evt-e2e-1"), []byte("evt-e2e-3"), 1)
+	old := now - 3600
+	if code, _ := post(stale, old, miniprogram.Sign(secret, old, stale)); code != http.StatusBadRequest {
+		t.Fatalf("stale: %d, want 400", code)
+	}
+	malformed := []byte(`{"event_id": "evt-e2e-4", "type": "login", "data": {`)
+	if code, text := post(malformed, now, miniprogram.Sign(secret, now, malformed)); code != http.StatusBadRequest || !strings.Contains(text, "malformed") {
+		t.Fatalf("malformed: %d %s", code, text)
+	}
+	out, err := hubCmd(t.Context(), "--config", cfgPath, "members", "get", "--identity", "miniprogram_openid:"+app+":o-e2e-1", "--json").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "u-e2e-1") {
+		t.Fatalf("member from the intake: %v\n%s", err, out)
+	}
+	out, _ = hubCmd(t.Context(), "--config", cfgPath, "members", "export").CombinedOutput()
+	n := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, `"o-e2e-`) {
+			n++
+		}
+	}
+	if n != 1 || strings.Contains(string(out), "o-e2e-2") {
+		t.Fatalf("%d members from the intake, want 1 (refused events store nothing):\n%s", n, out)
 	}
 }
