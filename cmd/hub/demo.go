@@ -4,14 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/channelhub/channelhub/connectors/douyin/doudian"
+	douyinsandbox "github.com/channelhub/channelhub/connectors/douyin/sandbox"
 	"github.com/channelhub/channelhub/connectors/sandboxes"
 	smssandbox "github.com/channelhub/channelhub/connectors/sms/sandbox"
+	taobaosandbox "github.com/channelhub/channelhub/connectors/taobao/sandbox"
+	"github.com/channelhub/channelhub/connectors/taobao/top"
 	"github.com/channelhub/channelhub/hub/config"
 	"github.com/channelhub/channelhub/hub/engine"
 	"github.com/channelhub/channelhub/hub/store"
@@ -113,6 +119,13 @@ write-backs and the time taken.`,
 					delivered += res.Writes.Delivered
 				}
 			}
+			// The platforms push what pulls cannot see: Douyin shop members
+			// joining and Tmall brand members registering carry a phone,
+			// which links their buyer ids to everyone else.
+			pushed, err := demoPushes(ctx, a, tenant, set)
+			if err != nil {
+				return err
+			}
 			// An SMS campaign: the hub checks consent, hours and per-number
 			// limits before anything goes out; the provider's sandbox logs
 			// what it really sent.
@@ -126,15 +139,17 @@ write-backs and the time taken.`,
 			}
 			// One ID at work: offline store members who are also WeChat
 			// followers, now one member each.
-			linked := 0
+			linked, crossPlatform := 0, 0
 			err = a.store.ExportMembers(ctx, tenant.ID, func(m *store.MemberView) error {
-				var pos, wx bool
+				conns := map[string]bool{}
 				for _, s := range m.Sources {
-					pos = pos || s.Connection == "pos-members"
-					wx = wx || s.Connection == "wechat-oa"
+					conns[s.Connection] = true
 				}
-				if pos && wx {
+				if conns["pos-members"] && conns["wechat-oa"] {
 					linked++
+				}
+				if len(conns) >= 3 {
+					crossPlatform++
 				}
 				return nil
 			})
@@ -148,6 +163,8 @@ write-backs and the time taken.`,
 			fmt.Fprintf(out, "  members                %8d\n", st.Members)
 			fmt.Fprintf(out, "  merges                 %8d\n", st.Merges)
 			fmt.Fprintf(out, "  store members linked   %8d (offline members joined to their WeChat follower)\n", linked)
+			fmt.Fprintf(out, "  platform pushes        %8d (Douyin member joins, Tmall member registrations)\n", pushed)
+			fmt.Fprintf(out, "  members on 3+ channels %8d (e.g. WeChat, WeCom, mini-program, store, Taobao, Douyin)\n", crossPlatform)
 			fmt.Fprintf(out, "  refused merges         %8d (hub identity conflicts)\n", st.Conflicts)
 			fmt.Fprintf(out, "  shared identifiers     %8d (stopped linking)\n", st.Shared)
 			fmt.Fprintf(out, "  identities             %8d\n", st.Identities)
@@ -204,4 +221,47 @@ func demoCampaign(ctx context.Context, a *app, tenant *config.Tenant, set *sandb
 		return nil, 0, fmt.Errorf("demo campaign: %d queued, %d delivered, but the provider recorded %d messages", res.Queued, run.Writes.Delivered, sent)
 	}
 	return res, sent, nil
+}
+
+// demoPushes delivers signed member pushes from the Douyin and Taobao
+// sandboxes through the hub's webhook handler, as the platforms would.
+func demoPushes(ctx context.Context, a *app, tenant *config.Tenant, set *sandboxes.Set) (int, error) {
+	const perPlatform = 150
+	handler := a.engine.WebhookHandler()
+	var reqs []*http.Request
+	for _, r := range set.Running {
+		target := "http://hub/webhooks/" + tenant.ID + "/"
+		switch srv := r.Server.(type) {
+		case *douyinsandbox.Server:
+			for i, b := range srv.Buyers() {
+				if i >= perPlatform {
+					break
+				}
+				req, err := srv.MemberSPIRequest(ctx, target+"douyin-shop", b.PersonIndex, doudian.MemberEventJoin)
+				if err != nil {
+					return 0, err
+				}
+				reqs = append(reqs, req)
+			}
+		case *taobaosandbox.Server:
+			for i, m := range srv.BrandMembers() {
+				if i >= perPlatform {
+					break
+				}
+				req, err := srv.MemberSPIRequest(ctx, target+"taobao-shop", top.SPIRegister, m.OUID)
+				if err != nil {
+					return 0, err
+				}
+				reqs = append(reqs, req)
+			}
+		}
+	}
+	for _, req := range reqs {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code/100 != 2 {
+			return 0, fmt.Errorf("demo push to %s: %d %s", req.URL.Path, rec.Code, rec.Body.String())
+		}
+	}
+	return len(reqs), nil
 }

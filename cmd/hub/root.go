@@ -27,7 +27,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.PersistentFlags().StringVar(&g.config, "config", "hub.yaml", "config file")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn, error (default: the config's, else info)")
 	root.AddCommand(
-		syncCmd(g), serveCmd(g), jobsCmd(g), connectionsCmd(g), pluginsCmd(g), membersCmd(g), identityCmd(g), smsCmd(g), sandboxCmd(g), demoCmd(g), benchCmd(g),
+		syncCmd(g), serveCmd(g), jobsCmd(g), connectionsCmd(g), pluginsCmd(g), membersCmd(g), identityCmd(g), ordersCmd(g), smsCmd(g), sandboxCmd(g), demoCmd(g), benchCmd(g),
 	)
 	root.SetArgs(args)
 	root.SetOut(stdout)

@@ -52,6 +52,9 @@ type Store interface {
 	FindMember(ctx context.Context, tenant string, id mapping.Identity) (*MemberView, error)
 	// ExportMembers calls fn for every member of the tenant, in member id order.
 	ExportMembers(ctx context.Context, tenant string, fn func(*MemberView) error) error
+	// ExportOrders calls fn for every order of the tenant, in (platform,
+	// shop, order id) order.
+	ExportOrders(ctx context.Context, tenant string, fn func(*OrderView) error) error
 	// Stats counts what the store holds for a tenant.
 	Stats(ctx context.Context, tenant string) (Stats, error)
 
@@ -344,4 +347,12 @@ type SMSResult struct {
 type SMSRefusal struct {
 	MemberID string `json:"member_id"`
 	Reason   string `json:"reason"`
+}
+
+// OrderView is an order as the CLI exports it: the canonical order (buyer
+// phones as their salted hash) with the member it belongs to.
+type OrderView struct {
+	MemberID   string `json:"member_id"`
+	Connection string `json:"connection"`
+	mapping.Order
 }

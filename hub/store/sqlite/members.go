@@ -505,3 +505,36 @@ func setPlatformTag(ctx context.Context, tx *sql.Tx, tenant, member, conn, tag s
 	}
 	return nil
 }
+
+// ExportOrders implements store.Store.
+func (s *Store) ExportOrders(ctx context.Context, tenant string, fn func(*store.OrderView) error) error {
+	var platform, shop, orderID string
+	for {
+		var page []*store.OrderView
+		err := eachRow(ctx, s.db, `SELECT platform, shop, order_id, member_id, connection, data FROM orders
+			WHERE tenant = ? AND (platform, shop, order_id) > (?, ?, ?) ORDER BY platform, shop, order_id LIMIT 500`,
+			[]any{tenant, platform, shop, orderID}, func(r *sql.Rows) error {
+				v := &store.OrderView{}
+				var data []byte
+				if err := r.Scan(&platform, &shop, &orderID, &v.MemberID, &v.Connection, &data); err != nil {
+					return err
+				}
+				if err := json.Unmarshal(data, &v.Order); err != nil {
+					return fmt.Errorf("order %s/%s/%s: %w", platform, shop, orderID, err)
+				}
+				page = append(page, v)
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("export orders: %w", err)
+		}
+		for _, v := range page {
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		if len(page) < 500 {
+			return nil
+		}
+	}
+}

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,5 +289,32 @@ func TestFileSettings(t *testing.T) {
 	}
 	if pageSize != 8192 || mode != "wal" || secure != "2" {
 		t.Fatalf("page_size %d, journal_mode %s, secure_delete %s; want 8192, wal, 2 (fast)", pageSize, mode, secure)
+	}
+}
+
+func TestExportOrders(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	buyer := []mapping.Identity{{Type: mapping.IDTaobaoOUID, Scope: "s1", Value: "ou1"}, phone("139 4000 0001")}
+	var recs []sdk.Record
+	for i := range 503 {
+		id := fmt.Sprintf("T%04d", i)
+		recs = append(recs, sdk.Record{ID: id, Order: &mapping.Order{Platform: "taobao", Shop: "s1", OrderID: id, Status: mapping.OrderPaid, TotalFen: 1999,
+			UpdatedAt: time.Unix(1700000000, 0).UTC(), CreatedAt: time.Unix(1700000000, 0).UTC(), Buyer: buyer}})
+	}
+	if _, err := s.ApplyBatch(t.Context(), store.Batch{Tenant: "t1", Job: "j", Connection: "tb", Stream: "orders", Records: recs, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m := memberOf(t, s, buyer[0])
+	var got []*store.OrderView
+	if err := s.ExportOrders(t.Context(), "t1", func(o *store.OrderView) error { got = append(got, o); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 503 || got[0].OrderID != "T0000" || got[502].OrderID != "T0502" {
+		t.Fatalf("exported %d orders", len(got))
+	}
+	o := got[0]
+	if o.MemberID != m || o.Connection != "tb" || o.Status != mapping.OrderPaid || o.TotalFen != 1999 || o.Buyer[1].Value != mapping.PhoneHash([]byte("salt"), "+8613940000001") {
+		t.Fatalf("order = %+v", o)
 	}
 }
