@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	douyinsandbox "github.com/channelhub/channelhub/connectors/douyin/sandbox"
+	taobaosandbox "github.com/channelhub/channelhub/connectors/taobao/sandbox"
+	"github.com/channelhub/channelhub/connectors/taobao/top"
 	"github.com/channelhub/channelhub/hub/engine"
 	"github.com/channelhub/channelhub/hub/plugin"
 	"github.com/channelhub/channelhub/hub/secret"
@@ -25,7 +30,7 @@ import (
 
 func benchCmd(g *globals) *cobra.Command {
 	var pluginsDir string
-	var records int
+	var records, orders, qps int
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure sync throughput and memory against floors measured in the same run",
@@ -60,6 +65,15 @@ func benchCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(out, "                   = %.2f × transport floor, %.2f × insert floor (bar: ≥ 50,000 records/s)\n", full.rate/transport, full.rate/insert)
 			fmt.Fprintf(out, "  peak RSS (hub)   %d records: %d MB; %d records: %d MB (bar: < 300 MB whatever the count)\n",
 				records/10, small.rssMB, records, full.rssMB)
+			for _, p := range []string{"taobao", "douyin"} {
+				b, err := benchBackfill(ctx, abs, p, orders, qps)
+				if err != nil {
+					return fmt.Errorf("%s backfill: %w", p, err)
+				}
+				fmt.Fprintf(out, "  backfill %-7s %d orders, %d a page, sandbox at %d requests/s, hub limiter at %.0f%%: %d requests in %.1f s\n", p, orders, b.page, qps, hubShare*100, b.requests, b.took.Seconds())
+				fmt.Fprintf(out, "                   = %.1f requests/s = %.2f × allowed (bar: ≥ 0.9), %d throttled, %.0f orders/s, %d stored\n",
+					float64(b.requests)/b.took.Seconds(), float64(b.requests)/b.took.Seconds()/float64(qps), b.throttled, float64(b.stored)/b.took.Seconds(), b.stored)
+			}
 			fmt.Fprintf(out, "  identity         %d records → %d identifier links → %d members (%d merges)\n", records, full.links, full.members, full.merges)
 			fmt.Fprintf(out, "                   resolved end to end at %9.0f links/s (bar: ≥ 100,000 links/s), peak RSS %d MB\n", float64(full.links)/full.took.Seconds(), full.rssMB)
 			return nil
@@ -67,6 +81,8 @@ func benchCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "bin/plugins", "directory of built plugins")
 	cmd.Flags().IntVar(&records, "records", 1_000_000, "records per run")
+	cmd.Flags().IntVar(&orders, "orders", 200_000, "orders per platform backfill")
+	cmd.Flags().IntVar(&qps, "qps", 20, "requests/s the platform sandboxes allow in the backfill runs")
 	return cmd
 }
 
@@ -228,5 +244,168 @@ tenants:
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.rssMB = ru.Maxrss / 1024
 	}
+	return res, nil
+}
+
+// hubShare is the share of a platform's per-second limit the bench gives the
+// hub's limiter: requests leave evenly paced, but a late one and an on-time
+// one can fall in one clock second.
+const hubShare = 0.96
+
+type backfillResult struct {
+	page                int
+	stored              int64
+	requests, throttled int64
+	took                time.Duration
+}
+
+// benchBackfill backfills n orders from a platform sandbox that allows qps
+// requests/s, with the hub's limiter set to the same figure, through a
+// `hub sync` child process.
+func benchBackfill(ctx context.Context, pluginsDir, platform string, n, qps int) (backfillResult, error) {
+	var res backfillResult
+	var h http.Handler
+	var conn map[string]any
+	var counts func() (int64, int64)
+	// readable counts the orders a sync starting at start reads: those
+	// updated before its lag (1 minute, the connectors' default).
+	var readable func(start time.Time) int64
+	switch platform {
+	case "taobao":
+		s := taobaosandbox.New(taobaosandbox.Config{Members: 3000, Orders: n, QPS: qps})
+		c := s.Config()
+		h, res.page = s, 100
+		conn = map[string]any{"app_key": c.AppKey, "app_secret": c.AppSecret, "session": c.Session, "shop": c.SellerID, "brand": c.Brand, "page_size": res.page}
+		counts = func() (int64, int64) { return s.Requests(), s.Throttled() }
+		readable = func(start time.Time) int64 {
+			var k int64
+			for i := range s.TradeCount() {
+				tr, _ := s.Trade(s.TID(i))
+				if m, err := top.ParseTime(tr.Modified); err == nil && !m.After(start.Add(-time.Minute)) {
+					k++
+				}
+			}
+			return k
+		}
+	case "douyin":
+		s := douyinsandbox.New(douyinsandbox.Config{Members: 3000, Orders: n, QPS: qps})
+		c := s.Config()
+		h, res.page = s, 100
+		conn = map[string]any{"app_key": c.AppKey, "app_secret": c.AppSecret, "shop_id": c.ShopID, "member_app_id": c.MemberAppID, "brand": c.Brand, "page_size": res.page}
+		counts = func() (int64, int64) { return s.Requests(), s.Throttled() }
+		readable = func(start time.Time) int64 {
+			var k int64
+			for i := range s.OrderCount() {
+				o, _ := s.Order(s.OrderID(i))
+				if !time.Unix(o.UpdateTime, 0).After(start.Add(-time.Minute)) {
+					k++
+				}
+			}
+			return k
+		}
+	default:
+		return res, fmt.Errorf("no backfill bench for %s", platform)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	conn["api_base"] = "http://" + ln.Addr().String()
+	dir, err := os.MkdirTemp("", "hub-bench-backfill")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	cfgJSON, err := json.Marshal(conn)
+	if err != nil {
+		return res, err
+	}
+	cfg := fmt.Sprintf(`data_dir: %s
+plugins_dir: %s
+tenants:
+  - id: bench
+    connections:
+      - id: shop
+        connector: %s
+        config: %s
+        rate_limits: {"*": %.2f}
+    jobs:
+      - id: orders
+        connection: shop
+        read: [orders]
+        mode: full
+`, filepath.Join(dir, "data"), pluginsDir, platform, cfgJSON, hubShare*float64(qps))
+	cfgPath := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return res, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return res, err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, self, "--config", cfgPath, "--log-level", "warn", "sync", "orders", "--json")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	before, _ := counts()
+	want := readable(time.Now())
+	// The clock runs from the first request to the end of the sync: plugin
+	// start-up is not the platform's time.
+	first := make(chan time.Time, 1)
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go func() {
+		for watch.Err() == nil {
+			if n, _ := counts(); n > before {
+				first <- time.Now()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	if err := cmd.Run(); err != nil {
+		return res, fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	end := time.Now()
+	stopWatch()
+	select {
+	case t := <-first:
+		res.took = end.Sub(t)
+	default:
+		return res, fmt.Errorf("the sandbox saw no request")
+	}
+	var r engine.Result
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		return res, fmt.Errorf("sync output: %w", err)
+	}
+	// A platform that moves orders while they are read delivers some twice
+	// (the store keeps one): count what was stored.
+	key, err := secret.LoadOrCreateKey(filepath.Join(dir, "data", "secret.key"))
+	if err != nil {
+		return res, err
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return res, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "data", "hub.db"), box, sqlite.Options{})
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	stats, err := st.Stats(ctx, "bench")
+	if err != nil {
+		return res, err
+	}
+	// Orders updated within the lag are the next run's; a slow start may
+	// let a few more age into this one.
+	if stats.Orders < want || stats.Orders > int64(n) {
+		return res, fmt.Errorf("stored %d orders (read %d), want %d to %d", stats.Orders, r.Records(), want, n)
+	}
+	res.stored = stats.Orders
+	requests, throttled := counts()
+	res.requests, res.throttled = requests-before, throttled
 	return res, nil
 }

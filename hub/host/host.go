@@ -217,7 +217,10 @@ func (s *Service) Acquire(ctx context.Context, api string, n int) (time.Duration
 	if rate <= 0 {
 		return 0, nil
 	}
-	b := s.Limiter.bucket(s.Tenant+"\x00"+s.Connection+"\x00"+group, rate, max(1, int(rate)))
+	// Requests are paced evenly (a burst of one): platforms count calls per
+	// clock second, and a full bucket emptied at the turn of a second would
+	// send twice the limit within it.
+	b := s.Limiter.bucket(s.Tenant+"\x00"+s.Connection+"\x00"+group, rate, 1)
 	wait := s.Limiter.take(b, n)
 	if wait > 0 {
 		if err := s.Limiter.sleep(ctx, wait); err != nil {

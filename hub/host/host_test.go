@@ -77,14 +77,22 @@ func TestLimiterSpacesRequests(t *testing.T) {
 		Sleep: func(_ context.Context, d time.Duration) error { slept += d; now = now.Add(d); return nil },
 	}
 	svc := &host.Service{Tenant: "t", Connection: "c", Limiter: lim, Limits: map[string]float64{"*": 10}}
+	perSecond := map[int64]int{}
 	for range 30 {
 		if _, err := svc.Acquire(t.Context(), "user.get", 1); err != nil {
 			t.Fatal(err)
 		}
+		perSecond[now.Unix()]++
 	}
-	// 10 burst, then 20 more at 10/s: 2 s.
-	if slept < 1900*time.Millisecond || slept > 2100*time.Millisecond {
-		t.Fatalf("slept %s for 30 requests at 10/s with burst 10, want ~2s", slept)
+	// Paced evenly: the first at once, 29 more 100 ms apart.
+	if slept < 2850*time.Millisecond || slept > 2950*time.Millisecond {
+		t.Fatalf("slept %s for 30 requests at 10/s, want ~2.9s", slept)
+	}
+	// Platforms count per clock second: never more than the rate in one.
+	for sec, n := range perSecond {
+		if n > 10 {
+			t.Fatalf("%d requests in clock second %d at 10/s", n, sec)
+		}
 	}
 	unlimited := &host.Service{Tenant: "t", Connection: "c", Limiter: lim}
 	if w, _ := unlimited.Acquire(t.Context(), "x", 5); w != 0 {
