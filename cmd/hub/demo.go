@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,6 +127,12 @@ write-backs and the time taken.`,
 			if err != nil {
 				return err
 			}
+			// A level and the ledger's points balance go back to the
+			// platforms that keep membership (Tmall 会员通, Douyin).
+			levels, err := demoMembership(ctx, a, tenant)
+			if err != nil {
+				return err
+			}
 			// An SMS campaign: the hub checks consent, hours and per-number
 			// limits before anything goes out; the provider's sandbox logs
 			// what it really sent.
@@ -169,9 +176,9 @@ write-backs and the time taken.`,
 			fmt.Fprintf(out, "  shared identifiers     %8d (stopped linking)\n", st.Shared)
 			fmt.Fprintf(out, "  identities             %8d\n", st.Identities)
 			fmt.Fprintf(out, "  orders                 %8d\n", st.Orders)
-			fmt.Fprintf(out, "  write-backs delivered  %8d", delivered)
+			fmt.Fprintf(out, "  write-backs delivered  %8d", delivered+levels)
 			if target != nil {
-				fmt.Fprintf(out, " (tag demo-vip on member %s)", target.MemberID)
+				fmt.Fprintf(out, " (tag demo-vip on member %s; %d levels and points balances to Taobao and Douyin)", target.MemberID, levels)
 			}
 			fmt.Fprintf(out, "\n  dead letters           %8d\n", st.DeadLetters)
 			if campaignRes != nil {
@@ -264,4 +271,57 @@ func demoPushes(ctx context.Context, a *app, tenant *config.Tenant, set *sandbox
 		}
 	}
 	return len(reqs), nil
+}
+
+// demoMembership sets a level and pushes the ledger's points balance for a
+// few members who joined a platform's membership, and delivers them.
+func demoMembership(ctx context.Context, a *app, tenant *config.Tenant) (int, error) {
+	var ids []string
+	err := a.store.ExportMembers(ctx, tenant.ID, func(m *store.MemberView) error {
+		for _, s := range m.Sources {
+			if (s.Connection == "taobao-shop" || s.Connection == "douyin-shop") && len(ids) < 5 {
+				ids = append(ids, m.MemberID)
+				break
+			}
+		}
+		if len(ids) == 5 {
+			return errFound
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return 0, err
+	}
+	writers := a.writers(tenant)
+	jobs := map[string]bool{}
+	for _, id := range ids {
+		m, err := a.store.Member(ctx, tenant.ID, id)
+		if err != nil {
+			return 0, err
+		}
+		for action, params := range map[string]map[string]string{"member.level": {"level": "2"}, "points.set": {"points": fmt.Sprint(m.Points)}} {
+			conns, err := a.store.QueueAction(ctx, tenant.ID, id, action, params, writers)
+			if err != nil {
+				return 0, err
+			}
+			for _, c := range conns {
+				jobs[c] = true
+			}
+		}
+	}
+	delivered := 0
+	for _, j := range tenant.Jobs {
+		if !jobs[j.Connection] || !slices.Contains(j.Write, "member.level") {
+			continue
+		}
+		res, err := a.engine.Run(ctx, engine.Request{Tenant: tenant.ID, Job: j.ID})
+		if err != nil {
+			return 0, fmt.Errorf("demo membership write-back: %w", err)
+		}
+		if res.Writes.Failed > 0 {
+			return 0, fmt.Errorf("demo membership write-back to %s: %d failed", j.Connection, res.Writes.Failed)
+		}
+		delivered += res.Writes.Delivered
+	}
+	return delivered, nil
 }

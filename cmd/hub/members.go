@@ -112,7 +112,55 @@ func membersCmd(g *globals) *cobra.Command {
 	tag.Flags().StringArrayVar(&add, "add", nil, "tag to add (repeatable)")
 	tag.Flags().StringArrayVar(&remove, "remove", nil, "tag to remove (repeatable)")
 
-	cmd.AddCommand(get, export, tag)
+	var level string
+	var points bool
+	push := &cobra.Command{
+		Use:   "push --id MEMBER_ID [--level LEVEL] [--points]",
+		Short: "Queue the member's level and/or points balance (the sum of the points ledger) for every platform that takes them (member.level, points.set)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if id == "" || (level == "" && !points) {
+				return errors.New("give --id and --level or --points")
+			}
+			a, t, err := g.openTenant(ctx, tenant, true)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			type item struct {
+				action string
+				params map[string]string
+			}
+			var items []item
+			if level != "" {
+				items = append(items, item{"member.level", map[string]string{"level": level}})
+			}
+			if points {
+				m, err := a.store.Member(ctx, t.ID, id)
+				if err != nil {
+					return err
+				}
+				items = append(items, item{"points.set", map[string]string{"points": fmt.Sprint(m.Points)}})
+			}
+			for _, it := range items {
+				conns, err := a.store.QueueAction(ctx, t.ID, id, it.action, it.params, a.writers(t))
+				if err != nil {
+					return err
+				}
+				if len(conns) == 0 {
+					fmt.Fprintf(g.stdout, "member %s: no connection of the member takes %s\n", id, it.action)
+					continue
+				}
+				fmt.Fprintf(g.stdout, "member %s: %s queued for %s; the next run of a job that writes it delivers it\n", id, it.action, strings.Join(conns, ", "))
+			}
+			return nil
+		},
+	}
+	push.Flags().StringVar(&id, "id", "", "member id")
+	push.Flags().StringVar(&level, "level", "", "level to set on the platforms")
+	push.Flags().BoolVar(&points, "points", false, "set the platforms' points balance to the hub's ledger balance")
+
+	cmd.AddCommand(get, export, tag, push)
 	return cmd
 }
 

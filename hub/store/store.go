@@ -61,6 +61,11 @@ type Store interface {
 	// ChangeTags adds and removes hub tags on a member and queues the change
 	// for every connection of the member whose connector can write it.
 	ChangeTags(ctx context.Context, tenant, memberID string, add, remove []string, writers func(connection string) []string) (queued int, err error)
+	// QueueAction queues one write-back action with params for every
+	// connection of the member whose connector writes it (a level or a
+	// points balance going back to the platforms), and returns the
+	// connections queued.
+	QueueAction(ctx context.Context, tenant, memberID, action string, params map[string]string, writers func(connection string) []string) ([]string, error)
 	// PendingActions returns up to limit queued actions for a connection.
 	PendingActions(ctx context.Context, tenant, connection string, types []string, limit int) ([]OutboxItem, error)
 	// CompleteActions records the outcome of delivered actions.

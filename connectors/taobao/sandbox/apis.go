@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -65,15 +66,14 @@ func (s *Server) soldGet(p params) (any, *apiErr) {
 	if !hasEnd {
 		end = s.now().Unix()
 	}
-	var idx []int
-	for i, t := range s.trades {
-		if t.created >= start && t.created <= end && (p["status"] == "" || p["status"] == t.status) {
-			idx = append(idx, i)
-		}
+	// The window of byCreated (newest first) whose trades were created in
+	// [start, end]: a search, not a scan, so a big sandbox pages fast.
+	lo := sort.Search(len(s.byCreated), func(k int) bool { return s.trades[s.byCreated[k]].created <= end })
+	hi := sort.Search(len(s.byCreated), func(k int) bool { return s.trades[s.byCreated[k]].created < start })
+	idx := s.byCreated[lo:hi]
+	if st := p["status"]; st != "" {
+		idx = slices.DeleteFunc(slices.Clone(idx), func(i int) bool { return s.trades[i].status != st })
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		return cmp.Or(cmp.Compare(s.trades[b].created, s.trades[a].created), cmp.Compare(b, a))
-	})
 	return s.tradeList(p, idx, true, no, size), nil
 }
 

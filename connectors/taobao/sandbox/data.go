@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +23,10 @@ type data struct {
 	byOUID  map[string]int
 	catalog []product
 	trades  []trade
+	// byCreated lists trade indexes newest created first (ties: higher
+	// index first), the order taobao.trades.sold.get pages in. Creation
+	// times never change.
+	byCreated []int
 }
 
 // buyer is a person on Taobao, a CRM member of the shop when grade > 0, and
@@ -127,6 +133,13 @@ func (d *data) generate(cfg Config, anchor int64) {
 			b.lastBuy = max(b.lastBuy, t.paid)
 		}
 	}
+	d.byCreated = make([]int, len(d.trades))
+	for i := range d.byCreated {
+		d.byCreated[i] = i
+	}
+	slices.SortFunc(d.byCreated, func(a, b int) int {
+		return cmp.Or(cmp.Compare(d.trades[b].created, d.trades[a].created), cmp.Compare(b, a))
+	})
 }
 
 func maskNick(name string) string {

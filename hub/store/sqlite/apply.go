@@ -213,6 +213,9 @@ func (a *applier) applyBatch(b store.Batch) error {
 	if changed, err = a.dropErased(changed); err != nil {
 		return err
 	}
+	if changed, err = a.settle(changed); err != nil {
+		return err
+	}
 	if err := a.resolve(changed, nil); err != nil {
 		return err
 	}

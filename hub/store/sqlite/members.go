@@ -322,6 +322,45 @@ func newKey() string {
 	return "ob_" + hex.EncodeToString(b)
 }
 
+// namesByPhone reports the membership write-backs that name the member by
+// the phone the platform itself gave.
+func namesByPhone(action string) bool { return action == "member.level" || action == "points.set" }
+
+// QueueAction implements store.Store.
+func (s *Store) QueueAction(ctx context.Context, tenant, memberID, action string, params map[string]string, writers func(string) []string) ([]string, error) {
+	var queued []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.liveMember(ctx, tx, tenant, memberID)
+		if err != nil {
+			return err
+		}
+		p, err := json.Marshal(params)
+		if err != nil {
+			return err
+		}
+		now := s.now().Unix()
+		return eachRow(ctx, tx, `SELECT DISTINCT connection FROM sources WHERE tenant = ? AND member_id = ? AND deleted = 0 ORDER BY connection`, []any{tenant, id}, func(r *sql.Rows) error {
+			var c string
+			if err := r.Scan(&c); err != nil {
+				return err
+			}
+			if !slices.Contains(writers(c), action) {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (tenant, connection, action_key, type, member_id, params, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+				tenant, c, newKey(), action, id, string(p), now, now); err != nil {
+				return err
+			}
+			queued = append(queued, c)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue %s for %s: %w", action, memberID, err)
+	}
+	return queued, nil
+}
+
 // PendingActions implements store.Store.
 func (s *Store) PendingActions(ctx context.Context, tenant, connection string, types []string, limit int) ([]store.OutboxItem, error) {
 	if len(types) == 0 {
@@ -357,8 +396,10 @@ func (s *Store) PendingActions(ctx context.Context, tenant, connection string, t
 		return nil, fmt.Errorf("pending actions %s/%s: %w", tenant, connection, err)
 	}
 	// Targets: the member's identities as this connection's records carry
-	// them (or as captured when the action was queued). Phones are not sent
-	// to plugins here.
+	// them (or as captured when the action was queued). Membership
+	// write-backs also carry the phones this connection's own records
+	// brought (Tmall names a 会员通 member by mobile); a plugin never learns
+	// a phone from another platform, and tag writes get none.
 	for i := range items {
 		it := &items[i]
 		if it.Action.Type == store.ActionSMSSend {
@@ -371,20 +412,41 @@ func (s *Store) PendingActions(ctx context.Context, tenant, connection string, t
 		if len(it.Action.Target) > 0 {
 			continue
 		}
-		err := eachRow(ctx, s.db, `SELECT keys FROM sources WHERE tenant = ? AND member_id = ? AND connection = ? AND deleted = 0 ORDER BY record_id`,
+		err := eachRow(ctx, s.db, `SELECT keys, phones FROM sources WHERE tenant = ? AND member_id = ? AND connection = ? AND deleted = 0 ORDER BY record_id`,
 			[]any{tenant, it.MemberID, connection}, func(r *sql.Rows) error {
 				var keys string
-				if err := r.Scan(&keys); err != nil {
+				var sealed []byte
+				if err := r.Scan(&keys, &sealed); err != nil {
 					return err
 				}
 				ks, err := parseKeys(keys)
+				if err != nil {
+					return err
+				}
 				for _, k := range ks {
 					id := mapping.Identity{Type: k.Type, Scope: k.Scope, Value: k.Value}
 					if k.Type != mapping.IDPhone && !slices.Contains(it.Action.Target, id) {
 						it.Action.Target = append(it.Action.Target, id)
 					}
 				}
-				return err
+				if len(sealed) == 0 || !namesByPhone(it.Action.Type) {
+					return nil
+				}
+				clear, err := s.box.Open(sealed)
+				if err != nil {
+					return err
+				}
+				var phones []string
+				if err := json.Unmarshal(clear, &phones); err != nil {
+					return err
+				}
+				for _, p := range phones {
+					id := mapping.Identity{Type: mapping.IDPhone, Value: p}
+					if !slices.Contains(it.Action.Target, id) {
+						it.Action.Target = append(it.Action.Target, id)
+					}
+				}
+				return nil
 			})
 		if err != nil {
 			return nil, err

@@ -29,6 +29,79 @@ type graph struct {
 	never   identity.Never
 }
 
+// settle writes the changed records whose place needs no graph work and
+// returns the others. A record whose identifiers did not change keeps its
+// member: the evidence is what it was. A new record whose identifiers all
+// belong to one member already, none of them guarded, joins that member:
+// it brings no identifier the member lacks, so no limit, contest or guard
+// count can change (a repeat buyer's next order). Without this, every order
+// would load all of its buyer's earlier ones.
+func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
+	var rest, probe []*prepared
+	for _, p := range changed {
+		switch {
+		case p.old != nil && slices.Equal(p.old.keys, p.keys):
+			if err := a.write(p, p.old.member); err != nil {
+				return nil, err
+			}
+			a.res.Written++
+		case p.old == nil && len(p.keys) > 0 && !a.has.never:
+			probe = append(probe, p)
+		default:
+			rest = append(rest, p)
+		}
+	}
+	if len(probe) == 0 {
+		return rest, nil
+	}
+	var keys []identity.Key
+	for _, p := range probe {
+		keys = append(keys, p.keys...)
+	}
+	keys = uniqueKeys(keys, nil)
+	owners := map[identity.Key][]string{}
+	err := a.inChunks(keyArgs(keys), func(part []any) error {
+		args := append([]any{a.tenant}, part...)
+		return eachRow(a.ctx, a.tx, `SELECT l.ikey, s.member_id FROM links l JOIN sources s ON s.id = l.src
+			WHERE l.tenant = ? AND l.ikey IN (`+placeholders(len(part))+`) GROUP BY l.ikey, s.member_id`, args, func(r *sql.Rows) error {
+			var ikey, member string
+			if err := r.Scan(&ikey, &member); err != nil {
+				return err
+			}
+			k, err := identity.ParseKey(ikey)
+			owners[k] = append(owners[k], member)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identifier owners: %w", err)
+	}
+	g := &graph{guarded: map[identity.Key]bool{}}
+	if err := a.loadGuarded(g, keys); err != nil {
+		return nil, err
+	}
+	for _, p := range probe {
+		member := ""
+		for _, k := range p.keys {
+			o := owners[k]
+			if len(o) != 1 || g.guarded[k] || (member != "" && o[0] != member) {
+				member = ""
+				break
+			}
+			member = o[0]
+		}
+		if member == "" {
+			rest = append(rest, p)
+			continue
+		}
+		if err := a.write(p, member); err != nil {
+			return nil, err
+		}
+		a.res.Written++
+	}
+	return rest, nil
+}
+
 // resolve places changed records (and, with seeds, the records around
 // some identifiers) into members: it loads the graph components they touch,
 // partitions them under the tenant's rules, and writes what moved.

@@ -65,3 +65,38 @@ func TestQueueSMSChecksEveryRecipient(t *testing.T) {
 		t.Fatalf("undeclared template: %v", err)
 	}
 }
+
+func TestQueueActionTargetsOnlyTheConnectionsOwnPhones(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	ouid := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: "shop1", Value: "ou1"}
+	// The POS knows the member's phone and card; Tmall registered the same
+	// person with a mobile of its own record.
+	apply(t, s, "pos", nil, member("C1", card("C1"), phone("139 5000 0001"), phone("139 5000 0009")))
+	apply(t, s, "tmall", nil, member("ou1", ouid, phone("139 5000 0001")))
+	apply(t, s, "wechat", nil, member("o1", openid("wx1", "o1"), union("U5"), card("C1")))
+	m := memberOf(t, s, ouid)
+	writers := func(c string) []string {
+		if c == "tmall" || c == "wechat" {
+			return []string{"member.level"}
+		}
+		return nil
+	}
+	conns, err := s.QueueAction(ctx, "t1", m, "member.level", map[string]string{"level": "3"}, writers)
+	if err != nil || !slices.Equal(conns, []string{"tmall", "wechat"}) {
+		t.Fatalf("queued for %v, %v", conns, err)
+	}
+	tm, err := s.PendingActions(ctx, "t1", "tmall", []string{"member.level"}, 10)
+	if err != nil || len(tm) != 1 || tm[0].Action.Params["level"] != "3" {
+		t.Fatalf("tmall = %+v, %v", tm, err)
+	}
+	if !slices.Contains(tm[0].Action.Target, mapping.Identity{Type: mapping.IDPhone, Value: "+8613950000001"}) ||
+		slices.Contains(tm[0].Action.Target, mapping.Identity{Type: mapping.IDPhone, Value: "+8613950000009"}) {
+		t.Fatalf("tmall targets = %v: want its own mobile and not the POS's other number", tm[0].Action.Target)
+	}
+	wx, err := s.PendingActions(ctx, "t1", "wechat", []string{"member.level"}, 10)
+	if err != nil || len(wx) != 1 || slices.ContainsFunc(wx[0].Action.Target, func(id mapping.Identity) bool { return id.Type == mapping.IDPhone }) {
+		t.Fatalf("wechat = %+v, %v: no phone came from WeChat", wx, err)
+	}
+}
