@@ -53,9 +53,16 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 		d := identity.DefaultRules()
 		rules = &d
 	}
-	a := &applier{s: s, ctx: ctx, tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Statements run without the caller's cancellation: with a Done channel
+	// the driver starts a goroutine for every statement and every row,
+	// which costs more than the work. The transaction itself still rolls
+	// back when ctx is cancelled, and a batch is short.
+	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}}
 	var sealed []byte
-	if err := tx.QueryRowContext(ctx, `SELECT phone_salt, next_seq FROM tenants WHERE id = ?`, tenant).Scan(&sealed, &a.seq); err != nil {
+	if err := tx.QueryRowContext(a.ctx, `SELECT phone_salt, next_seq FROM tenants WHERE id = ?`, tenant).Scan(&sealed, &a.seq); err != nil {
 		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)
 	}
 	salt, err := s.box.Open(sealed)
@@ -63,7 +70,7 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 		return nil, err
 	}
 	a.salt = salt
-	err = tx.QueryRowContext(ctx, `SELECT
+	err = tx.QueryRowContext(a.ctx, `SELECT
 		EXISTS (SELECT 1 FROM identity_shared WHERE tenant = ?1),
 		EXISTS (SELECT 1 FROM identity_never WHERE tenant = ?1),
 		EXISTS (SELECT 1 FROM identity_conflicts WHERE tenant = ?1),
