@@ -13,43 +13,6 @@ import (
 // PlatformName is the Order.Platform of every order this connector emits.
 const PlatformName = "taobao"
 
-// TaobaoOrderStatus maps a TOP trade status to the canonical status. It
-// belongs in mapping/ (order_taobao.go) next to the Douyin and Xiaohongshu
-// tables; it lives here until it moves.
-//
-//	TRADE_NO_CREATE_PAY       no Alipay trade yet            → pending_payment
-//	WAIT_BUYER_PAY            awaiting payment               → pending_payment
-//	PAY_PENDING               card payment pending           → pending_payment
-//	WAIT_PRE_AUTH_CONFIRM     0-yuan pre-auth contract       → pending_payment
-//	WAIT_SELLER_SEND_GOODS    paid, awaiting shipment        → paid
-//	PAID_FORBID_CONSIGN       paid, shipping blocked         → paid
-//	SELLER_CONSIGNED_PART     partly shipped                 → shipped
-//	WAIT_BUYER_CONFIRM_GOODS  shipped, awaiting receipt      → shipped
-//	TRADE_BUYER_SIGNED        signed for (COD)               → completed
-//	TRADE_FINISHED            success                        → completed
-//	TRADE_CLOSED              closed after payment (refund)  → refunded
-//	TRADE_CLOSED_BY_TAOBAO    closed before payment          → cancelled
-//
-// A COD buyer who signed has the goods and has paid the courier, so the
-// trade is complete for the brand. Any other value is an error.
-func TaobaoOrderStatus(status string) (mapping.OrderStatus, error) {
-	switch status {
-	case top.TradeNoCreatePay, top.TradeWaitBuyerPay, top.TradePayPending, top.TradeWaitPreAuthConfirm:
-		return mapping.OrderPendingPayment, nil
-	case top.TradeWaitSellerSendGoods, top.TradePaidForbidConsign:
-		return mapping.OrderPaid, nil
-	case top.TradeSellerConsignedPart, top.TradeWaitBuyerConfirm:
-		return mapping.OrderShipped, nil
-	case top.TradeBuyerSigned, top.TradeFinished:
-		return mapping.OrderCompleted, nil
-	case top.TradeClosed:
-		return mapping.OrderRefunded, nil
-	case top.TradeClosedByTaobao:
-		return mapping.OrderCancelled, nil
-	}
-	return mapping.OrderUnknown, fmt.Errorf("taobao trade status %q is not known", status)
-}
-
 // refundPending says a sub-order's refund is under way.
 func refundPending(s string) bool {
 	switch s {
@@ -96,7 +59,7 @@ func mapTrade(t *top.Trade, shop, appKey string) (*mapping.Order, error) {
 	if id == "" {
 		return nil, errors.New("trade without tid")
 	}
-	status, err := TaobaoOrderStatus(t.Status)
+	status, err := mapping.TaobaoOrderStatus(t.Status)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,8 @@ import (
 	"github.com/channelhub/channelhub/mapping"
 )
 
-// TestTaobaoOrderStatusTable covers every status of the fact sheet (§1.5).
+// TestTaobaoOrderStatusTable covers every status of the fact sheet (§1.5)
+// and of the client's list, through the table in mapping.
 func TestTaobaoOrderStatusTable(t *testing.T) {
 	want := map[string]mapping.OrderStatus{
 		"TRADE_NO_CREATE_PAY":      mapping.OrderPendingPayment,
@@ -28,13 +29,13 @@ func TestTaobaoOrderStatusTable(t *testing.T) {
 		t.Fatalf("table covers %d statuses, the fact sheet lists %d", len(want), len(top.TradeStatuses()))
 	}
 	for _, s := range top.TradeStatuses() {
-		got, err := TaobaoOrderStatus(s)
+		got, err := mapping.TaobaoOrderStatus(s)
 		if err != nil || got != want[s] {
 			t.Errorf("%s → %v, %v; want %v", s, got, err, want[s])
 		}
 	}
 	for _, s := range []string{"", "ALL_WAIT_PAY", "trade_finished"} {
-		if _, err := TaobaoOrderStatus(s); err == nil {
+		if _, err := mapping.TaobaoOrderStatus(s); err == nil {
 			t.Errorf("%q accepted", s)
 		}
 	}
