@@ -37,6 +37,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxfault"
 )
 
 // Defaults of Config's zero values.
@@ -166,7 +168,7 @@ type Server struct {
 	nextTagID  int32
 	tokens     tokenStore
 	limits     limiter
-	faults     map[string][]Fault
+	faults     wxfault.Queue
 	requests   map[string]int
 }
 
@@ -183,7 +185,6 @@ type route struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg.withDefaults(),
-		faults:   map[string][]Fault{},
 		requests: map[string]int{},
 	}
 	s.tokens.init(s.cfg.Seed)

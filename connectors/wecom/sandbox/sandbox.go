@@ -40,6 +40,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxfault"
 )
 
 // Defaults of Config's zero values.
@@ -150,7 +152,7 @@ type Server struct {
 	rng        *rand.Rand // callback randoms and nonces
 	minute     int64
 	used       map[string]int // calls per path in minute
-	faults     map[string][]Fault
+	faults     wxfault.Queue
 	requests   map[string]int
 }
 
@@ -165,7 +167,6 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg.withDefaults(),
 		tokens:   map[string]time.Time{},
-		faults:   map[string][]Fault{},
 		requests: map[string]int{},
 		used:     map[string]int{},
 	}
