@@ -24,6 +24,7 @@ import (
 	"github.com/channelhub/channelhub/hub/engine"
 	"github.com/channelhub/channelhub/hub/plugin"
 	"github.com/channelhub/channelhub/hub/secret"
+	"github.com/channelhub/channelhub/hub/store"
 	"github.com/channelhub/channelhub/hub/store/sqlite"
 	"github.com/channelhub/channelhub/sdk"
 )
@@ -223,20 +224,7 @@ tenants:
 	}
 	res.rate, res.took = float64(n)/took.Seconds(), took
 	// What the identity step made of it, read back from the store.
-	key, err := secret.LoadOrCreateKey(filepath.Join(dir, "data", "secret.key"))
-	if err != nil {
-		return res, err
-	}
-	box, err := secret.New(key)
-	if err != nil {
-		return res, err
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "data", "hub.db"), box, sqlite.Options{})
-	if err != nil {
-		return res, err
-	}
-	defer st.Close()
-	stats, err := st.Stats(ctx, "bench")
+	stats, err := benchStats(ctx, filepath.Join(dir, "data"))
 	if err != nil {
 		return res, err
 	}
@@ -382,20 +370,7 @@ tenants:
 	}
 	// A platform that moves orders while they are read delivers some twice
 	// (the store keeps one): count what was stored.
-	key, err := secret.LoadOrCreateKey(filepath.Join(dir, "data", "secret.key"))
-	if err != nil {
-		return res, err
-	}
-	box, err := secret.New(key)
-	if err != nil {
-		return res, err
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "data", "hub.db"), box, sqlite.Options{})
-	if err != nil {
-		return res, err
-	}
-	defer st.Close()
-	stats, err := st.Stats(ctx, "bench")
+	stats, err := benchStats(ctx, filepath.Join(dir, "data"))
 	if err != nil {
 		return res, err
 	}
@@ -408,4 +383,23 @@ tenants:
 	requests, throttled := counts()
 	res.requests, res.throttled = requests-before, throttled
 	return res, nil
+}
+
+// benchStats opens the store a bench run left in dataDir and counts what
+// tenant "bench" holds.
+func benchStats(ctx context.Context, dataDir string) (store.Stats, error) {
+	key, err := secret.LoadOrCreateKey(filepath.Join(dataDir, "secret.key"))
+	if err != nil {
+		return store.Stats{}, err
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return store.Stats{}, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dataDir, "hub.db"), box, sqlite.Options{})
+	if err != nil {
+		return store.Stats{}, err
+	}
+	defer st.Close()
+	return st.Stats(ctx, "bench")
 }

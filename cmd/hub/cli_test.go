@@ -17,12 +17,22 @@ import (
 	"github.com/channelhub/channelhub/connectors/miniprogram"
 )
 
-// TestSandboxConfigDrivesTheCLI runs `hub sandbox --write-config` as its own
-// process and drives the written config through sync, members and tags.
-func TestSandboxConfigDrivesTheCLI(t *testing.T) {
+// sandboxInfo is the JSON line `hub sandbox` prints.
+type sandboxInfo struct {
+	Sandboxes map[string]struct {
+		URL         string            `json:"url"`
+		Credentials map[string]string `json:"credentials"`
+	} `json:"sandboxes"`
+}
+
+// startSandbox runs `hub sandbox --write-config` as its own process for the
+// given platforms and returns the written config, pointed at this test's
+// data dir and plugins, and what the sandbox printed.
+func startSandbox(t *testing.T, platforms, members string) (string, sandboxInfo) {
+	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "hub.yaml")
-	sb := hubCmd(t.Context(), "sandbox", "--platforms", "wechat", "--members", "400", "--write-config", cfgPath)
+	sb := hubCmd(t.Context(), "sandbox", "--platforms", platforms, "--members", members, "--write-config", cfgPath)
 	stdout, err := sb.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -35,13 +45,8 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var info struct {
-		Sandboxes map[string]struct {
-			URL         string            `json:"url"`
-			Credentials map[string]string `json:"credentials"`
-		} `json:"sandboxes"`
-	}
-	if err := json.Unmarshal([]byte(line), &info); err != nil || !strings.HasPrefix(info.Sandboxes["wechat"].URL, "http://127.0.0.1:") || info.Sandboxes["wechat"].Credentials["app_id"] == "" {
+	var info sandboxInfo
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
 		t.Fatalf("sandbox line %q: %v", line, err)
 	}
 	for i := 0; i < 100; i++ {
@@ -50,7 +55,6 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// Point the written config at this test's data dir and plugins.
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +63,16 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 	b = bytes.Replace(b, []byte("plugins_dir: bin/plugins"), []byte("plugins_dir: "+filepath.Join(binDir, "plugins")), 1)
 	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	return cfgPath, info
+}
+
+// TestSandboxConfigDrivesTheCLI runs `hub sandbox --write-config` as its own
+// process and drives the written config through sync, members and tags.
+func TestSandboxConfigDrivesTheCLI(t *testing.T) {
+	cfgPath, info := startSandbox(t, "wechat", "400")
+	if !strings.HasPrefix(info.Sandboxes["wechat"].URL, "http://127.0.0.1:") || info.Sandboxes["wechat"].Credentials["app_id"] == "" {
+		t.Fatalf("sandbox line: %+v", info)
 	}
 	hub := func(args ...string) string {
 		t.Helper()
@@ -172,45 +186,8 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 // TestMiniprogramIntakeThroughServe posts signed brand events to a running
 // `hub serve --listen` and checks what is stored, refused and answered.
 func TestMiniprogramIntakeThroughServe(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "hub.yaml")
-	sb := hubCmd(t.Context(), "sandbox", "--platforms", "miniprogram", "--members", "50", "--write-config", cfgPath)
-	stdout, err := sb.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sb.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sb.Process.Kill(); _ = sb.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info struct {
-		Sandboxes map[string]struct {
-			Credentials map[string]string `json:"credentials"`
-		} `json:"sandboxes"`
-	}
-	if err := json.Unmarshal([]byte(line), &info); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath, info := startSandbox(t, "miniprogram", "50")
 	creds := info.Sandboxes["miniprogram"].Credentials
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(cfgPath); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = bytes.Replace(b, []byte("data_dir: .hub-sandbox/data"), []byte("data_dir: "+filepath.Join(dir, "data")), 1)
-	b = bytes.Replace(b, []byte("plugins_dir: bin/plugins"), []byte("plugins_dir: "+filepath.Join(binDir, "plugins")), 1)
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
