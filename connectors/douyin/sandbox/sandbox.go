@@ -13,6 +13,8 @@ import (
 
 	"github.com/channelhub/channelhub/connectors/douyin/doudian"
 	"github.com/channelhub/channelhub/mapping"
+
+	"github.com/channelhub/channelhub/connectors/gatewayfault"
 )
 
 // Config configures a Server. Every zero value means the documented default.
@@ -112,7 +114,7 @@ type Server struct {
 	offset time.Duration // Advance's lead over cfg.Now
 	data                 // people, members, orders and their indexes
 	auth                 // codes and tokens
-	faults []*Fault
+	faults gatewayfault.Queue
 	// counters
 	requests, throttled int64
 	rateSecond          int64

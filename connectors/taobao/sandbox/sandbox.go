@@ -10,6 +10,8 @@ import (
 
 	"github.com/channelhub/channelhub/connectors/taobao/top"
 	"github.com/channelhub/channelhub/mapping"
+
+	"github.com/channelhub/channelhub/connectors/gatewayfault"
 )
 
 // Config configures a Server. Every zero value means the documented default.
@@ -97,7 +99,7 @@ type Server struct {
 	sessions map[string]time.Time // session → expiry
 	refresh  string
 	tokenSeq int
-	faults   []*Fault
+	faults   gatewayfault.Queue
 	tmc      queue
 	banUntil time.Time
 	// counters
