@@ -105,8 +105,7 @@ write-backs and the time taken.`,
 			}
 			delivered := 0
 			if target != nil {
-				writers := func(string) []string { return []string{"tags.add", "tags.remove"} }
-				if _, err := a.store.ChangeTags(ctx, tenant.ID, target.MemberID, []string{"demo-vip"}, nil, writers); err != nil {
+				if _, err := a.store.ChangeTags(ctx, tenant.ID, target.MemberID, []string{"demo-vip"}, nil, a.writers(tenant)); err != nil {
 					return err
 				}
 				for _, j := range tenant.Jobs {

@@ -84,15 +84,12 @@ func printSMSResult(g *globals, res *store.SMSResult) {
 	printSMSRefusals(g.stdout, res.Refused, "  ")
 }
 
-// printSMSRefusals prints refusals grouped by reason, largest group first,
+// printSMSRefusals prints refusals grouped by kind of reason, largest group first,
 // with a few member ids of each.
 func printSMSRefusals(w io.Writer, refused []store.SMSRefusal, indent string) {
 	byReason := map[string][]string{}
 	for _, r := range refused {
-		reason := r.Reason
-		if i := strings.Index(reason, " on 20"); i > 0 && strings.HasPrefix(reason, campaign.ReasonOptedOut) {
-			reason = reason[:i] // group opt-outs whatever their date
-		}
+		reason := campaign.Category(r.Reason)
 		byReason[reason] = append(byReason[reason], r.MemberID)
 	}
 	reasons := make([]string, 0, len(byReason))

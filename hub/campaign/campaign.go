@@ -120,6 +120,17 @@ const (
 	ReasonNotTemplate = "template not declared"
 )
 
+// Category returns the kind of a refusal reason — one of the Reason
+// constants, without the reason's details (dates, limits) — for grouping.
+func Category(reason string) string {
+	for _, r := range []string{ReasonNoPhone, ReasonNoOptIn, ReasonOptedOut, ReasonHours, ReasonFrequency, ReasonDuplicate, ReasonNotTemplate} {
+		if strings.HasPrefix(reason, r) {
+			return r
+		}
+	}
+	return reason
+}
+
 // Decide says whether a send of template at now may go to a recipient with
 // these facts; when not, why.
 func (p Policy) Decide(now time.Time, template string, f Facts) (ok bool, reason string) {

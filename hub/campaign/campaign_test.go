@@ -71,6 +71,20 @@ func tenBefore(now time.Time) []time.Time {
 	return out
 }
 
+func TestCategory(t *testing.T) {
+	t.Parallel()
+	for reason, want := range map[string]string{
+		"opted out of SMS on 2026-12-02 09:30 (via pos)": campaign.ReasonOptedOut,
+		"per-number frequency limit: 5 an hour":          campaign.ReasonFrequency,
+		campaign.ReasonNoPhone:                           campaign.ReasonNoPhone,
+		"member not found or erased":                     "member not found or erased",
+	} {
+		if got := campaign.Category(reason); got != want {
+			t.Errorf("Category(%q) = %q, want %q", reason, got, want)
+		}
+	}
+}
+
 func TestValidateAndHours(t *testing.T) {
 	t.Parallel()
 	p := policy()

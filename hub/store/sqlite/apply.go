@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/channelhub/channelhub/hub/identity"
@@ -301,13 +302,35 @@ func parseKeys(s string) ([]identity.Key, error) {
 	return keys, nil
 }
 
+// sealPhones encrypts a record's clear phones for sources.phones; nil when
+// it has none.
+func (s *Store) sealPhones(phones []string) []byte {
+	if len(phones) == 0 {
+		return nil
+	}
+	clear, _ := json.Marshal(phones)
+	return s.box.Seal(clear)
+}
+
+// openPhones decrypts what sealPhones sealed.
+func (s *Store) openPhones(sealed []byte) ([]string, error) {
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	clear, err := s.box.Open(sealed)
+	if err != nil {
+		return nil, err
+	}
+	var phones []string
+	if err := json.Unmarshal(clear, &phones); err != nil {
+		return nil, fmt.Errorf("stored phones: %w", err)
+	}
+	return phones, nil
+}
+
 // write upserts a changed record with its member and updates its links.
 func (a *applier) write(p *prepared, member string) error {
-	var phones []byte
-	if len(p.phones) > 0 {
-		clear, _ := json.Marshal(p.phones)
-		phones = a.s.box.Seal(clear)
-	}
+	phones := a.s.sealPhones(p.phones)
 	data := p.data
 	if p.kind != kindMember {
 		data = nil // orders and points keep their data in their own tables
@@ -334,14 +357,14 @@ func (a *applier) write(p *prepared, member string) error {
 		}
 	}
 	for _, k := range p.keys {
-		if !containsKey(oldKeys, k) {
+		if !slices.Contains(oldKeys, k) {
 			if err := a.exec(`INSERT OR IGNORE INTO links (tenant, ikey, src) VALUES (?, ?, ?)`, a.tenant, k.String(), src); err != nil {
 				return fmt.Errorf("link: %w", err)
 			}
 		}
 	}
 	for _, k := range oldKeys {
-		if !containsKey(p.keys, k) {
+		if !slices.Contains(p.keys, k) {
 			if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND src = ?`, a.tenant, k.String(), src); err != nil {
 				return fmt.Errorf("unlink: %w", err)
 			}
@@ -380,15 +403,6 @@ func (a *applier) move(n *gnode, member string) error {
 		return a.exec(`UPDATE points SET member_id = ? WHERE tenant = ? AND connection = ? AND entry_id = ?`, member, a.tenant, n.ref.conn, n.xref)
 	}
 	return nil
-}
-
-func containsKey(keys []identity.Key, k identity.Key) bool {
-	for _, x := range keys {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 func orEmpty(b []byte) []byte {

@@ -132,7 +132,7 @@ func (s *Store) Unmerge(ctx context.Context, tenant, memberID string, id mapping
 				switch {
 				case k == x:
 					holds = true
-				case !containsKey(partners, k):
+				case !slices.Contains(partners, k):
 					partners = append(partners, k)
 				}
 			}
@@ -215,7 +215,7 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 			tombs[recordTomb(a.salt, n.ref)] = true
 			for _, k := range n.keys {
 				tombs[keyTomb(a.salt, k)] = true
-				if !containsKey(keys, k) {
+				if !slices.Contains(keys, k) {
 					keys = append(keys, k)
 				}
 				id := mapping.Identity{Type: k.Type, Scope: k.Scope, Value: k.Value}

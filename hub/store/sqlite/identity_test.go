@@ -540,6 +540,11 @@ func TestEraseKeepsThePersonOut(t *testing.T) {
 	if stats.Members != 0 || stats.Orders != 0 || stats.Erased != 1 {
 		t.Fatalf("stats = %+v", stats)
 	}
+	if err := s.ExportMembers(t.Context(), "t1", func(m *store.MemberView) error {
+		return fmt.Errorf("export lists erased member %s", m.MemberID)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// Once the platform confirmed the deletion, nothing of the person is
 	// left in the file: not in clear, not by id.
 	if err := s.CompleteActions(t.Context(), "t1", []store.OutboxResult{{ID: items[0].ID, Status: sdk.StatusApplied}}); err != nil {

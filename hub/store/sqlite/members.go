@@ -94,7 +94,7 @@ func (s *Store) salt(ctx context.Context, tenant string) ([]byte, error) {
 func (s *Store) ExportMembers(ctx context.Context, tenant string, fn func(*store.MemberView) error) error {
 	after := ""
 	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT member_id FROM members WHERE tenant = ? AND merged_into IS NULL AND member_id > ? ORDER BY member_id LIMIT 500`, tenant, after)
+		rows, err := s.db.QueryContext(ctx, `SELECT member_id FROM members WHERE tenant = ? AND merged_into IS NULL AND erased_at IS NULL AND member_id > ? ORDER BY member_id LIMIT 500`, tenant, after)
 		if err != nil {
 			return fmt.Errorf("export members: %w", err)
 		}
@@ -432,21 +432,14 @@ func (s *Store) PendingActions(ctx context.Context, tenant, connection string, t
 				if len(sealed) == 0 || !namesByPhone(it.Action.Type) {
 					return nil
 				}
-				clear, err := s.box.Open(sealed)
-				if err != nil {
-					return err
-				}
-				var phones []string
-				if err := json.Unmarshal(clear, &phones); err != nil {
-					return err
-				}
+				phones, err := s.openPhones(sealed)
 				for _, p := range phones {
 					id := mapping.Identity{Type: mapping.IDPhone, Value: p}
 					if !slices.Contains(it.Action.Target, id) {
 						it.Action.Target = append(it.Action.Target, id)
 					}
 				}
-				return nil
+				return err
 			})
 		if err != nil {
 			return nil, err

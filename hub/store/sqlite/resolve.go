@@ -76,15 +76,15 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identifier owners: %w", err)
 	}
-	g := &graph{guarded: map[identity.Key]bool{}}
-	if err := a.loadGuarded(g, keys); err != nil {
+	guarded := map[identity.Key]bool{}
+	if err := a.loadGuarded(guarded, keys); err != nil {
 		return nil, err
 	}
 	for _, p := range probe {
 		member := ""
 		for _, k := range p.keys {
 			o := owners[k]
-			if len(o) != 1 || g.guarded[k] || (member != "" && o[0] != member) {
+			if len(o) != 1 || guarded[k] || (member != "" && o[0] != member) {
 				member = ""
 				break
 			}
@@ -176,7 +176,7 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 		for _, k := range frontier {
 			visited[k] = true
 		}
-		if err := a.loadGuarded(g, frontier); err != nil {
+		if err := a.loadGuarded(g.guarded, frontier); err != nil {
 			return err
 		}
 		if err := a.loadNever(g, frontier); err != nil {
@@ -254,7 +254,8 @@ func (a *applier) loadNodes(ids []any) ([]*gnode, error) {
 	return out, nil
 }
 
-func (a *applier) loadGuarded(g *graph, keys []identity.Key) error {
+// loadGuarded marks in guarded the keys the shared guard stopped.
+func (a *applier) loadGuarded(guarded map[identity.Key]bool, keys []identity.Key) error {
 	if !a.has.shared {
 		return nil
 	}
@@ -266,7 +267,7 @@ func (a *applier) loadGuarded(g *graph, keys []identity.Key) error {
 				return err
 			}
 			k, err := identity.ParseKey(s)
-			g.guarded[k] = true
+			guarded[k] = true
 			return err
 		})
 	})

@@ -31,13 +31,9 @@ func (s *Store) memberSMSFacts(ctx context.Context, q querier, tenant, member st
 		if err := r.Scan(&kind, &data, &phones); err != nil {
 			return err
 		}
-		if f.phone == "" && len(phones) > 0 {
-			clear, err := s.box.Open(phones)
+		if f.phone == "" {
+			list, err := s.openPhones(phones)
 			if err != nil {
-				return err
-			}
-			var list []string
-			if err := json.Unmarshal(clear, &list); err != nil {
 				return err
 			}
 			if len(list) > 0 {
@@ -161,8 +157,19 @@ func (s *Store) smsRecipients(ctx context.Context, tenant string, req store.SMSR
 		return req.Members, nil
 	}
 	var out []string
+	if req.All {
+		// Ids only: a member's whole view is not needed to address it.
+		err := eachRow(ctx, s.db, `SELECT member_id FROM members WHERE tenant = ? AND merged_into IS NULL AND erased_at IS NULL ORDER BY member_id`, []any{tenant}, func(r *sql.Rows) error {
+			var id string
+			err := r.Scan(&id)
+			out = append(out, id)
+			return err
+		})
+		return out, err
+	}
+	// A tag may be the hub's or a platform's: the view has both.
 	err := s.ExportMembers(ctx, tenant, func(m *store.MemberView) error {
-		if req.All || slices.Contains(m.Tags, req.Tag) {
+		if slices.Contains(m.Tags, req.Tag) {
 			out = append(out, m.MemberID)
 		}
 		return nil
@@ -183,20 +190,13 @@ func (s *Store) smsTarget(ctx context.Context, tenant, member, subject string) (
 		if err := r.Scan(&sealed); err != nil {
 			return err
 		}
-		clear, err := s.box.Open(sealed)
-		if err != nil {
-			return err
-		}
-		var list []string
-		if err := json.Unmarshal(clear, &list); err != nil {
-			return err
-		}
+		list, err := s.openPhones(sealed)
 		for _, p := range list {
 			if target == nil && mapping.PhoneHash(salt, p) == subject {
 				target = []mapping.Identity{{Type: mapping.IDPhone, Value: p}}
 			}
 		}
-		return nil
+		return err
 	})
 	return target, err
 }
