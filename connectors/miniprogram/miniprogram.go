@@ -110,7 +110,7 @@ func (k *Connector) Check(ctx context.Context) error {
 	if k.c.secret.Reveal() == "" {
 		return nil
 	}
-	if _, err := k.c.fetchToken(ctx); err != nil {
+	if _, err := k.c.FetchToken(ctx); err != nil {
 		return err
 	}
 	end := k.host.Now().Truncate(time.Second)
@@ -120,7 +120,7 @@ func (k *Connector) Check(ctx context.Context) error {
 
 // Close implements sdk.Connector.
 func (k *Connector) Close(context.Context) error {
-	k.c.http.CloseIdleConnections()
+	k.c.CloseIdleConnections()
 	return nil
 }
 

@@ -1,26 +1,14 @@
 package wechat
 
 import (
-	"errors"
-	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/silenceper/wechat/v2/util"
 
+	"github.com/channelhub/channelhub/connectors/wechat/wxapi"
 	"github.com/channelhub/channelhub/sdk"
 )
-
-// Token errors: the cached token is dropped and the call retried once.
-const (
-	codeTokenInvalid   = 40001
-	codeTokenMalformed = 40014
-	codeTokenExpired   = 42001
-)
-
-func tokenError(code int64) bool {
-	return code == codeTokenInvalid || code == codeTokenMalformed || code == codeTokenExpired
-}
 
 // classify maps a WeChat errcode to an sdk error class.
 func classify(api string, e *util.CommonError) error {
@@ -37,27 +25,8 @@ func classify(api string, e *util.CommonError) error {
 		return sdk.AuthError(code, "%s: check app_id and app_secret", msg)
 	case 40164, 89503:
 		return sdk.AuthError(code, "%s: add the hub's outbound IP to the account's IP allow-list", msg)
-	case codeTokenInvalid, codeTokenMalformed, codeTokenExpired:
+	case wxapi.CodeTokenInvalid, wxapi.CodeTokenMalformed, wxapi.CodeTokenExpired:
 		return sdk.AuthError(code, "%s: access token rejected again after a refresh", msg)
 	}
 	return sdk.PermanentError(code, "%s", msg)
 }
-
-// platformCode returns a WeChat errcode in err's chain, or 0.
-func platformCode(err error) int64 {
-	var ce *util.CommonError
-	if errors.As(err, &ce) {
-		return ce.ErrCode
-	}
-	var se *sdk.Error
-	if errors.As(err, &se) {
-		n, _ := strconv.ParseInt(se.PlatformCode, 10, 64)
-		return n
-	}
-	return 0
-}
-
-var tokenInURL = regexp.MustCompile(`access_token=[^&\s"]*`)
-
-// scrub removes access tokens from text that may reach a log.
-func scrub(s string) string { return tokenInURL.ReplaceAllString(s, "access_token=REDACTED") }

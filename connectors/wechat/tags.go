@@ -83,7 +83,7 @@ func (k *Connector) Write(ctx context.Context, actions []sdk.Action) []sdk.Actio
 		if !ok {
 			var created tagCreated
 			body := map[string]any{"tag": map[string]string{"name": g.tag}}
-			if err := k.c.call(ctx, "tags.create", http.MethodPost, "/cgi-bin/tags/create", nil, body, &created); err != nil {
+			if err := k.c.Call(ctx, "tags.create", http.MethodPost, "/cgi-bin/tags/create", nil, body, &created); err != nil {
 				fail(results, g.idx, err)
 				continue
 			}
@@ -116,7 +116,7 @@ func (k *Connector) tagCall(ctx context.Context, path string, tagID int32, actio
 	}
 	var res ack
 	body := map[string]any{"openid_list": openids, "tagid": tagID}
-	return k.c.call(ctx, "tags.members", http.MethodPost, path, nil, body, &res)
+	return k.c.Call(ctx, "tags.members", http.MethodPost, path, nil, body, &res)
 }
 
 func (k *Connector) settle(results []sdk.ActionResult, idx []int, err error) {

@@ -138,7 +138,7 @@ func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (
 
 // fresh checks the signed timestamp against the host clock.
 func (k *Connector) fresh(ts string) error {
-	if err := wxcrypt.CheckTimestamp(ts, k.c.host.Now(), MaxPushSkew); err != nil {
+	if err := wxcrypt.CheckTimestamp(ts, k.host.Now(), MaxPushSkew); err != nil {
 		return &sdk.Error{Class: sdk.ClassAuth, Message: "push rejected: stale or replayed", Err: err}
 	}
 	return nil
@@ -164,7 +164,7 @@ func (k *Connector) handleMessage(ctx context.Context, msg []byte, answer string
 	}
 	at := time.Unix(ev.CreateTime, 0).UTC()
 	if ev.CreateTime <= 0 {
-		at = k.c.host.Now().UTC().Truncate(time.Second)
+		at = k.host.Now().UTC().Truncate(time.Second)
 	}
 	if ev.Event == "unsubscribe" {
 		m := &mapping.Member{Identities: []mapping.Identity{{Type: mapping.IDWechatOpenID, Scope: k.appID, Value: ev.FromUserName}}}
@@ -186,7 +186,7 @@ func (k *Connector) follower(ctx context.Context, openid string) (sdk.Record, er
 	}
 	var res infoAnswer
 	q := url.Values{"openid": {openid}, "lang": {k.lang}}
-	if err := k.c.call(ctx, "user.info", http.MethodGet, "/cgi-bin/user/info", q, nil, &res); err != nil {
+	if err := k.c.Call(ctx, "user.info", http.MethodGet, "/cgi-bin/user/info", q, nil, &res); err != nil {
 		return sdk.Record{}, err
 	}
 	return k.userRecord(res.userInfo, tags, "user/info"), nil

@@ -14,6 +14,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/user"
 	"github.com/silenceper/wechat/v2/util"
 
+	"github.com/channelhub/channelhub/connectors/wechat/wxapi"
 	"github.com/channelhub/channelhub/connectors/wechat/wxcrypt"
 	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
@@ -24,7 +25,8 @@ var Plugin = sdk.Plugin{Spec: Spec, New: New}
 
 // Connector reads and writes one official account.
 type Connector struct {
-	c              *client
+	c              *wxapi.Client
+	host           *sdk.Host
 	appID          string
 	openPlatformID string
 	lang           string
@@ -44,7 +46,7 @@ func New(_ context.Context, cfg sdk.Config, host *sdk.Host) (sdk.Connector, erro
 	if err != nil {
 		return nil, err
 	}
-	k := &Connector{c: c, appID: cfg.String(FieldAppID), openPlatformID: cfg.String(FieldOpenPlatformID), lang: cfg.String(FieldLang),
+	k := &Connector{c: c, host: host, appID: cfg.String(FieldAppID), openPlatformID: cfg.String(FieldOpenPlatformID), lang: cfg.String(FieldLang),
 		token: cfg.Secret(FieldToken)}
 	if key := cfg.Secret(FieldEncodingAESKey).Reveal(); key != "" {
 		if k.token.Reveal() == "" {
@@ -60,13 +62,13 @@ func New(_ context.Context, cfg sdk.Config, host *sdk.Host) (sdk.Connector, erro
 // Check fetches a token straight from the platform, so wrong credentials
 // show even when a good token is cached.
 func (k *Connector) Check(ctx context.Context) error {
-	_, err := k.c.fetchToken(ctx)
+	_, err := k.c.FetchToken(ctx)
 	return err
 }
 
 // Close implements sdk.Connector.
 func (k *Connector) Close(context.Context) error {
-	k.c.http.CloseIdleConnections()
+	k.c.CloseIdleConnections()
 	return nil
 }
 
@@ -108,7 +110,7 @@ func (k *Connector) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitt
 		if cur.Page != "" {
 			q.Set("next_openid", cur.Page)
 		}
-		if err := k.c.call(ctx, "user.get", http.MethodGet, "/cgi-bin/user/get", q, nil, &page); err != nil {
+		if err := k.c.Call(ctx, "user.get", http.MethodGet, "/cgi-bin/user/get", q, nil, &page); err != nil {
 			return err
 		}
 		ids := page.Data.OpenIDs
@@ -159,7 +161,7 @@ func (k *Connector) emitUsers(ctx context.Context, openids []string, tags map[in
 		params.UserList[i] = user.BatchGetUserListItem{OpenID: id, Lang: k.lang}
 	}
 	var res infoList
-	if err := k.c.call(ctx, "user.info.batchget", http.MethodPost, "/cgi-bin/user/info/batchget", nil, params, &res); err != nil {
+	if err := k.c.Call(ctx, "user.info.batchget", http.MethodPost, "/cgi-bin/user/info/batchget", nil, params, &res); err != nil {
 		return err
 	}
 	for _, u := range res.UserInfoList {
@@ -248,7 +250,7 @@ type tagList struct {
 // errcode, so an expired token would look like "no tags".)
 func (k *Connector) tagNames(ctx context.Context) (map[int32]string, error) {
 	var res tagList
-	if err := k.c.call(ctx, "tags.get", http.MethodGet, "/cgi-bin/tags/get", nil, nil, &res); err != nil {
+	if err := k.c.Call(ctx, "tags.get", http.MethodGet, "/cgi-bin/tags/get", nil, nil, &res); err != nil {
 		return nil, err
 	}
 	out := make(map[int32]string, len(res.Tags))
