@@ -8,15 +8,31 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hub:", err)
 		os.Exit(1)
+	}
+}
+
+// tuneGC sets the collector for a sync's many short-lived objects, unless
+// GOGC or GOMEMLIMIT say otherwise: with the default target (100 % of a
+// small live heap) the collector runs, and hands memory back to the OS to
+// fault it in again, several times a second. A larger target under a soft
+// limit keeps the heap, and the hub's peak memory, bounded.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(100 << 20)
 	}
 }

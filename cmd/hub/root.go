@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -11,6 +14,7 @@ import (
 type globals struct {
 	config   string
 	logLevel string
+	profile  string
 	stdout   io.Writer
 	stderr   io.Writer
 }
@@ -26,6 +30,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	root.PersistentFlags().StringVar(&g.config, "config", "hub.yaml", "config file")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn, error (default: the config's, else info)")
+	root.PersistentFlags().StringVar(&g.profile, "cpuprofile", "", "write a CPU profile of the command to this file (for `go tool pprof`)")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	var profile *os.File
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.profile == "" {
+			return nil
+		}
+		var err error
+		if profile, err = os.Create(g.profile); err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		return pprof.StartCPUProfile(profile)
+	}
+	defer func() {
+		if profile != nil {
+			pprof.StopCPUProfile()
+			profile.Close()
+		}
+	}()
 	root.AddCommand(
 		syncCmd(g), serveCmd(g), jobsCmd(g), connectionsCmd(g), pluginsCmd(g), membersCmd(g), identityCmd(g), ordersCmd(g), smsCmd(g), sandboxCmd(g), demoCmd(g), benchCmd(g),
 	)

@@ -44,6 +44,8 @@ type applier struct {
 	seq    int64 // next member seq
 	stmts  map[string]*sql.Stmt
 	res    store.BatchResult
+	// unheld are identifiers known to be carried by no stored record.
+	unheld map[identity.Key]bool
 	// has says which optional identity tables hold rows for the tenant, so
 	// that a tenant without them pays nothing for them.
 	has struct{ shared, never, conflicts, tombstones bool }
@@ -61,7 +63,7 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 	// the driver starts a goroutine for every statement and every row,
 	// which costs more than the work. The transaction itself still rolls
 	// back when ctx is cancelled, and a batch is short.
-	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}}
+	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}, unheld: map[identity.Key]bool{}}
 	var sealed []byte
 	if err := tx.QueryRowContext(a.ctx, `SELECT phone_salt, next_seq FROM tenants WHERE id = ?`, tenant).Scan(&sealed, &a.seq); err != nil {
 		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)

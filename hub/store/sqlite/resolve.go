@@ -35,9 +35,28 @@ type graph struct {
 // belong to one member already, none of them guarded, joins that member:
 // it brings no identifier the member lacks, so no limit, contest or guard
 // count can change (a repeat buyer's next order). Without this, every order
-// would load all of its buyer's earlier ones.
+// would load all of its buyer's earlier ones. A new record whose
+// identifiers nothing stored carries and no other record of the batch
+// carries either, at most one of each type and scope, is a member of its
+// own: no rule can apply to it (a first sync's typical record).
+//
+// Identifiers found carried by nothing stored are remembered in a.unheld,
+// so that resolve does not look them up again.
 func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	var rest, probe []*prepared
+	inBatch := map[identity.Key]int{} // how many changed records carry each key, now or before
+	for _, p := range changed {
+		for _, k := range p.keys {
+			inBatch[k]++
+		}
+		if p.old != nil {
+			for _, k := range p.old.keys {
+				if !slices.Contains(p.keys, k) {
+					inBatch[k]++
+				}
+			}
+		}
+	}
 	for _, p := range changed {
 		switch {
 		case p.old != nil && slices.Equal(p.old.keys, p.keys):
@@ -45,7 +64,7 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 				return nil, err
 			}
 			a.res.Written++
-		case p.old == nil && len(p.keys) > 0 && !a.has.never:
+		case p.old == nil && !a.has.never:
 			probe = append(probe, p)
 		default:
 			rest = append(rest, p)
@@ -80,15 +99,15 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	if err := a.loadGuarded(guarded, keys); err != nil {
 		return nil, err
 	}
+	for _, k := range keys {
+		if len(owners[k]) == 0 {
+			a.unheld[k] = true
+		}
+	}
 	for _, p := range probe {
-		member := ""
-		for _, k := range p.keys {
-			o := owners[k]
-			if len(o) != 1 || guarded[k] || (member != "" && o[0] != member) {
-				member = ""
-				break
-			}
-			member = o[0]
+		member, err := a.settledMember(p, owners, guarded, inBatch)
+		if err != nil {
+			return nil, err
 		}
 		if member == "" {
 			rest = append(rest, p)
@@ -100,6 +119,41 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 		a.res.Written++
 	}
 	return rest, nil
+}
+
+// settledMember is the member a new record joins without graph work, "" if
+// it needs some; see settle.
+func (a *applier) settledMember(p *prepared, owners map[identity.Key][]string, guarded map[identity.Key]bool, inBatch map[identity.Key]int) (string, error) {
+	alone := true
+	for i, k := range p.keys {
+		if len(owners[k]) > 0 || guarded[k] || inBatch[k] > 1 || slices.ContainsFunc(p.keys[:i], func(o identity.Key) bool { return o.Type == k.Type && o.Scope == k.Scope }) {
+			alone = false
+			break
+		}
+	}
+	if alone {
+		return a.newMember()
+	}
+	member := ""
+	for _, k := range p.keys {
+		o := owners[k]
+		if len(o) != 1 || guarded[k] || (member != "" && o[0] != member) {
+			return "", nil
+		}
+		member = o[0]
+	}
+	return member, nil
+}
+
+// newMember creates a member with the tenant's next id.
+func (a *applier) newMember() (string, error) {
+	id := MemberID(a.seq)
+	if err := a.exec(`INSERT INTO members (tenant, member_id, seq, created_at) VALUES (?, ?, ?, ?)`, a.tenant, id, a.seq, a.at); err != nil {
+		return "", fmt.Errorf("create member: %w", err)
+	}
+	a.seq++
+	a.res.NewMembers++
+	return id, nil
 }
 
 // resolve places changed records (and, with seeds, the records around
@@ -184,7 +238,7 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 		}
 		var follow []any
 		for _, k := range frontier {
-			if !g.guarded[k] {
+			if !g.guarded[k] && !a.unheld[k] {
 				follow = append(follow, k.String())
 			}
 		}
@@ -418,12 +472,11 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 			}
 		}
 		if ids[gi] == "" {
-			ids[gi] = MemberID(a.seq)
-			if err := a.exec(`INSERT INTO members (tenant, member_id, seq, created_at) VALUES (?, ?, ?, ?)`, a.tenant, ids[gi], a.seq, a.at); err != nil {
-				return nil, fmt.Errorf("create member: %w", err)
+			id, err := a.newMember()
+			if err != nil {
+				return nil, err
 			}
-			a.seq++
-			a.res.NewMembers++
+			ids[gi] = id
 			if len(cands[gi]) > 0 {
 				// Split off from a member that kept its id in another group.
 				if err := a.journal("split", cands[gi][0], ids[gi], identity.Key{}, recRef{}, "", "records no longer linked to "+cands[gi][0]+" form a member of their own"); err != nil {

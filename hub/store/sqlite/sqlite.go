@@ -43,7 +43,7 @@ func Open(ctx context.Context, path string, box *secret.Box, opts Options) (*Sto
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	dsn := "file:" + path + "?_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_cache_size=-65536"
+	dsn := "file:" + path + "?_synchronous=NORMAL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_cache_size=-16384"
 	// A connector rather than sql.Open: the connect hook sets per-connection
 	// pragmas without registering a driver globally.
 	drv := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
