@@ -365,32 +365,48 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				return err
 			}
 			msgs := readAhead(readCtx, rs)
-			// Group commit: consecutive batches are written in one
-			// transaction with the last checkpoint among them, up to
-			// groupRecords records or groupWait after the first.
-			var pending []sdk.Record
-			var pendingCP []byte
-			var since time.Time
-			commit := func() error {
-				if len(pending) == 0 && pendingCP == nil {
-					return nil
-				}
-				br, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: job.ID, Connection: conn.ID, Stream: stream, Records: pending, Checkpoint: pendingCP, At: e.opts.Now(), Rules: &tenant.Identity})
+			// The writer and this loop both report: mu guards sr and
+			// progress calls.
+			var mu sync.Mutex
+			w := startGroupWriter(func(b store.Batch) error {
+				br, err := e.store.ApplyBatch(ctx, b)
 				if err != nil {
 					return err
 				}
-				sr.Records += int64(len(pending))
+				mu.Lock()
+				defer mu.Unlock()
+				sr.Records += int64(len(b.Records))
 				sr.Written += int64(br.Written)
 				sr.Unchanged += int64(br.Unchanged)
 				sr.DeadLettered += int64(br.DeadLettered)
 				sr.NewMembers += int64(br.NewMembers)
 				sr.Merges += int64(br.Merges)
-				if pendingCP != nil {
+				if b.Checkpoint != nil {
 					progressed = true
 				}
-				pending, pendingCP = nil, nil
 				progress(Progress{Tenant: tenant.ID, Job: job.ID, Stream: stream, Records: sr.Records, Event: "batch"})
 				return nil
+			})
+			defer w.close()
+			// Group commit: consecutive batches are written in one
+			// transaction with the last checkpoint among them, up to
+			// groupRecords records or groupWait after the first. A group
+			// is prepared here while the writer stores the one before.
+			var pending []sdk.Record
+			var pendingCP []byte
+			var since time.Time
+			flush := func() error {
+				if len(pending) == 0 && pendingCP == nil {
+					return nil
+				}
+				b := store.Batch{Tenant: tenant.ID, Job: job.ID, Connection: conn.ID, Stream: stream, Records: pending, Checkpoint: pendingCP, At: e.opts.Now(), Rules: &tenant.Identity}
+				pending, pendingCP = nil, nil
+				if p, ok := e.store.(batchPreparer); ok {
+					if err := p.PrepareBatch(ctx, &b); err != nil {
+						return err
+					}
+				}
+				return w.send(b)
 			}
 			for {
 				next, ok := <-msgs
@@ -405,16 +421,18 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				if err != nil {
 					// What arrived before the failure is kept: it is whole
 					// records, and its checkpoint is a safe resume point.
-					if cerr := commit(); cerr != nil {
-						return cerr
+					if ferr := cmp.Or(flush(), w.close()); ferr != nil {
+						return ferr
 					}
 					return err
 				}
 				if msg.Done {
-					return commit()
+					return cmp.Or(flush(), w.close())
 				}
 				if msg.Progress != nil {
+					mu.Lock()
 					progress(Progress{Tenant: tenant.ID, Job: job.ID, Stream: stream, Records: sr.Records, Done: msg.Progress.Done, Total: msg.Progress.Total, Event: "progress"})
+					mu.Unlock()
 					continue
 				}
 				if len(msg.Records) == 0 && msg.Checkpoint == nil {
@@ -428,7 +446,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 					pendingCP = msg.Checkpoint
 				}
 				if len(pending) >= groupRecords || time.Since(since) >= groupWait {
-					if err := commit(); err != nil {
+					if err := flush(); err != nil {
 						return err
 					}
 				}
@@ -465,6 +483,52 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 		if err := e.opts.Sleep(ctx, wait); err != nil {
 			return sr, err
 		}
+	}
+}
+
+// batchPreparer is a store that can derive what it needs of a batch before
+// writing it, outside its write transaction.
+type batchPreparer interface {
+	PrepareBatch(ctx context.Context, b *store.Batch) error
+}
+
+// groupWriter applies groups on its own goroutine, one at a time and in
+// order, so that the next group is read and prepared while the store writes
+// the one before. At most one group waits: memory stays bounded.
+type groupWriter struct {
+	in    chan store.Batch
+	done  chan struct{}
+	err   error // the apply error that stopped the writer; read after done
+	close func() error
+}
+
+func startGroupWriter(apply func(store.Batch) error) *groupWriter {
+	w := &groupWriter{in: make(chan store.Batch), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for b := range w.in {
+			if err := apply(b); err != nil {
+				w.err = err
+				return
+			}
+		}
+	}()
+	w.close = sync.OnceValue(func() error {
+		close(w.in)
+		<-w.done
+		return w.err
+	})
+	return w
+}
+
+// send hands a group to the writer once it has written the previous one;
+// it returns the error that stopped the writer, if one did.
+func (w *groupWriter) send(b store.Batch) error {
+	select {
+	case w.in <- b:
+		return nil
+	case <-w.done:
+		return w.err
 	}
 }
 

@@ -128,6 +128,9 @@ type Batch struct {
 	At time.Time
 	// Rules are the tenant's identity rules; nil means the defaults.
 	Rules *identity.Rules
+	// Prepared is what a store that can prepare batches ahead (see the
+	// sync engine) derived from Records; ApplyBatch then skips that work.
+	Prepared any
 }
 
 // BatchResult counts what ApplyBatch did.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,11 +65,10 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 	// which costs more than the work. The transaction itself still rolls
 	// back when ctx is cancelled, and a batch is short.
 	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}, unheld: map[identity.Key]bool{}}
-	var sealed []byte
-	if err := tx.QueryRowContext(a.ctx, `SELECT phone_salt, next_seq FROM tenants WHERE id = ?`, tenant).Scan(&sealed, &a.seq); err != nil {
+	if err := tx.QueryRowContext(a.ctx, `SELECT next_seq FROM tenants WHERE id = ?`, tenant).Scan(&a.seq); err != nil {
 		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)
 	}
-	salt, err := s.box.Open(sealed)
+	salt, err := s.salt(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -95,16 +95,24 @@ func (a *applier) finish() error {
 	return a.exec(`UPDATE tenants SET next_seq = ? WHERE id = ?`, a.seq, a.tenant)
 }
 
-// ApplyBatch implements store.Store.
+// ApplyBatch implements store.Store. A batch the store's PrepareBatch
+// prepared is not derived again.
 func (s *Store) ApplyBatch(ctx context.Context, b store.Batch) (store.BatchResult, error) {
 	var res store.BatchResult
+	pb, ok := b.Prepared.(*preparedBatch)
+	if !ok || pb.store != s || len(pb.recs) != len(b.Records) {
+		var err error
+		if pb, err = s.prepareBatch(ctx, b); err != nil {
+			return res, fmt.Errorf("apply batch %s/%s/%s: %w", b.Tenant, b.Job, b.Stream, err)
+		}
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		a, err := s.newApplier(ctx, tx, b.Tenant, b.Rules, b.At.UnixMilli())
 		if err != nil {
 			return err
 		}
 		defer a.close()
-		if err := a.applyBatch(b); err != nil {
+		if err := a.applyBatch(b, pb.recs); err != nil {
 			return err
 		}
 		res = a.res
@@ -114,6 +122,117 @@ func (s *Store) ApplyBatch(ctx context.Context, b store.Batch) (store.BatchResul
 		return res, fmt.Errorf("apply batch %s/%s/%s: %w", b.Tenant, b.Job, b.Stream, err)
 	}
 	return res, nil
+}
+
+// PrepareBatch derives from a batch's records what ApplyBatch needs of them
+// without the store: identifier keys, the stored form, its hash, sealed
+// phones. The sync engine calls it for the next batch while the store
+// writes the previous one.
+func (s *Store) PrepareBatch(ctx context.Context, b *store.Batch) error {
+	pb, err := s.prepareBatch(ctx, *b)
+	if err != nil {
+		return fmt.Errorf("prepare batch %s/%s/%s: %w", b.Tenant, b.Job, b.Stream, err)
+	}
+	b.Prepared = pb
+	return nil
+}
+
+// preparedBatch is what PrepareBatch derives: one entry per record.
+type preparedBatch struct {
+	store *Store
+	recs  []*prepared
+}
+
+func (s *Store) prepareBatch(ctx context.Context, b store.Batch) (*preparedBatch, error) {
+	salt, err := s.salt(ctx, b.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	rules := b.Rules
+	if rules == nil {
+		d := identity.DefaultRules()
+		rules = &d
+	}
+	pb := &preparedBatch{store: s, recs: make([]*prepared, len(b.Records))}
+	for i, r := range b.Records {
+		if pb.recs[i], err = s.prepare(r, recRef{b.Connection, b.Stream, r.ID}, rules, salt); err != nil {
+			return nil, err
+		}
+	}
+	return pb, nil
+}
+
+// salt returns a tenant's phone salt, which never changes once stored.
+func (s *Store) salt(ctx context.Context, tenant string) ([]byte, error) {
+	s.mu.Lock()
+	salt, ok := s.salts[tenant]
+	s.mu.Unlock()
+	if ok {
+		return salt, nil
+	}
+	var sealed []byte
+	err := s.db.QueryRowContext(ctx, `SELECT phone_salt FROM tenants WHERE id = ?`, tenant).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("tenant %s: %w", tenant, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	salt, err = s.box.Open(sealed)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.salts[tenant] = salt
+	s.mu.Unlock()
+	return salt, nil
+}
+
+// prepare derives one record's entry; a record that is bad, or carries no
+// member, order or points data, gets an entry with dead set.
+func (s *Store) prepare(r sdk.Record, ref recRef, rules *identity.Rules, salt []byte) (*prepared, error) {
+	p := &prepared{rec: r, ref: ref}
+	var ids []mapping.Identity
+	switch {
+	case r.Bad != nil:
+		p.dead = r.Bad
+		return p, nil
+	case r.Member != nil:
+		p.kind, ids = kindMember, r.Member.Identities
+	case r.Order != nil:
+		p.kind, ids = kindOrder, r.Order.Buyer
+		p.xref = r.Order.Platform + "\x1f" + r.Order.Shop + "\x1f" + r.Order.OrderID
+	case r.Points != nil:
+		p.kind, ids = kindPoints, []mapping.Identity{r.Points.Member}
+		p.xref = r.Points.EntryID
+	default:
+		p.dead = &sdk.BadRecord{Reason: "record carries no member, order or points data"}
+		return p, nil
+	}
+	var phones []string
+	for _, id := range ids {
+		// Malformed and blocked identifiers are dropped, not matched;
+		// the record itself is kept.
+		k, clear, err := rules.Key(salt, id)
+		if err != nil || slices.Contains(p.keys, k) {
+			continue
+		}
+		p.keys = append(p.keys, k)
+		if clear != "" {
+			phones = append(phones, clear)
+		}
+	}
+	p.phones = s.sealPhones(phones)
+	var err error
+	if p.data, err = redact(r, salt); err != nil {
+		return nil, err
+	}
+	p.keyText = keyString(p.keys)
+	h := sha256.New()
+	h.Write(p.data)
+	h.Write([]byte(p.keyText))
+	p.hash = h.Sum(nil)
+	return p, nil
 }
 
 // exec runs a statement prepared once per transaction.
@@ -136,15 +255,20 @@ func (a *applier) execResult(query string, args ...any) (sql.Result, error) {
 
 // prepared is a changed record of a batch, ready to store.
 type prepared struct {
-	rec    sdk.Record
-	ref    recRef
-	kind   string
-	xref   string // the orders or points row
-	keys   []identity.Key
-	phones []string
-	data   []byte
-	hash   []byte
-	old    *stored
+	rec  sdk.Record
+	ref  recRef
+	kind string
+	xref string // the orders or points row
+	keys []identity.Key
+	// keyText is keys as sources.keys holds them; phones the record's
+	// clear phones, sealed.
+	keyText string
+	phones  []byte
+	data    []byte
+	hash    []byte
+	old     *stored
+	// dead is set for a record that goes to the dead letters.
+	dead *sdk.BadRecord
 }
 
 // stored is what the sources table holds of a record.
@@ -155,56 +279,22 @@ type stored struct {
 	keys   []identity.Key
 }
 
-func (a *applier) applyBatch(b store.Batch) error {
+func (a *applier) applyBatch(b store.Batch, recs []*prepared) error {
 	existing, err := a.loadStored(b)
 	if err != nil {
 		return err
 	}
 	var changed []*prepared
-	inBatch := map[string]int{} // record id → index in changed
-	for _, r := range b.Records {
-		if r.Bad != nil {
-			if err := a.deadLetter(b, r.ID, r.Bad.Reason, r.Bad.Location, r.Bad.Raw); err != nil {
+	inBatch := make(map[string]int, len(recs)) // record id → index in changed
+	for _, p := range recs {
+		r := p.rec
+		if p.dead != nil {
+			if err := a.deadLetter(b, r.ID, p.dead.Reason, p.dead.Location, p.dead.Raw); err != nil {
 				return err
 			}
 			continue
 		}
-		p := &prepared{rec: r, ref: recRef{b.Connection, b.Stream, r.ID}}
-		var ids []mapping.Identity
-		switch {
-		case r.Member != nil:
-			p.kind, ids = kindMember, r.Member.Identities
-		case r.Order != nil:
-			p.kind, ids = kindOrder, r.Order.Buyer
-			p.xref = r.Order.Platform + "\x1f" + r.Order.Shop + "\x1f" + r.Order.OrderID
-		case r.Points != nil:
-			p.kind, ids = kindPoints, []mapping.Identity{r.Points.Member}
-			p.xref = r.Points.EntryID
-		default:
-			if err := a.deadLetter(b, r.ID, "record carries no member, order or points data", "", nil); err != nil {
-				return err
-			}
-			continue
-		}
-		seen := map[identity.Key]bool{}
-		for _, id := range ids {
-			// Malformed and blocked identifiers are dropped, not matched;
-			// the record itself is kept.
-			k, clear, err := a.rules.Key(a.salt, id)
-			if err != nil || seen[k] {
-				continue
-			}
-			seen[k] = true
-			p.keys = append(p.keys, k)
-			if clear != "" {
-				p.phones = append(p.phones, clear)
-			}
-		}
-		if p.data, err = redact(r, a.salt); err != nil {
-			return err
-		}
-		sum := sha256.Sum256(append(p.data, keyString(p.keys)...))
-		p.hash = sum[:]
+		p.old = nil
 		if old, ok := existing[r.ID]; ok {
 			if bytes.Equal(old.hash, p.hash) {
 				a.res.Unchanged++
@@ -332,7 +422,7 @@ func (s *Store) openPhones(sealed []byte) ([]string, error) {
 
 // write upserts a changed record with its member and updates its links.
 func (a *applier) write(p *prepared, member string) error {
-	phones := a.s.sealPhones(p.phones)
+	phones := p.phones
 	data := p.data
 	if p.kind != kindMember {
 		data = nil // orders and points keep their data in their own tables
@@ -343,14 +433,14 @@ func (a *applier) write(p *prepared, member string) error {
 	if p.old != nil {
 		src, oldKeys = p.old.id, p.old.keys
 		if err := a.exec(`UPDATE sources SET kind = ?, ref = ?, member_id = ?, updated_at = ?, deleted = ?, hash = ?, data = ?, keys = ?, phones = ?, last_seen = ? WHERE id = ?`,
-			p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data), keyString(p.keys), phones, a.at, src); err != nil {
+			p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data), p.keyText, phones, a.at, src); err != nil {
 			return fmt.Errorf("record %s: %w", r.ID, err)
 		}
 	} else {
 		res, err := a.execResult(`INSERT INTO sources (tenant, connection, stream, record_id, kind, ref, member_id, updated_at, deleted, hash, data, keys, phones, first_seen, last_seen)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.tenant, p.ref.conn, p.ref.stream, p.ref.id, p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data),
-			keyString(p.keys), phones, a.at, a.at)
+			p.keyText, phones, a.at, a.at)
 		if err != nil {
 			return fmt.Errorf("record %s: %w", r.ID, err)
 		}

@@ -78,18 +78,6 @@ func (s *Store) FindMember(ctx context.Context, tenant string, id mapping.Identi
 	return s.view(ctx, tenant, members[0])
 }
 
-func (s *Store) salt(ctx context.Context, tenant string) ([]byte, error) {
-	var sealed []byte
-	err := s.db.QueryRowContext(ctx, `SELECT phone_salt FROM tenants WHERE id = ?`, tenant).Scan(&sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("tenant %s: %w", tenant, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s.box.Open(sealed)
-}
-
 // ExportMembers implements store.Store.
 func (s *Store) ExportMembers(ctx context.Context, tenant string, fn func(*store.MemberView) error) error {
 	after := ""

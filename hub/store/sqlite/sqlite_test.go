@@ -318,3 +318,77 @@ func TestExportOrders(t *testing.T) {
 		t.Fatalf("order = %+v", o)
 	}
 }
+
+// TestBackgroundCheckpoint: committed pages reach the database file without
+// a writer checkpointing (its threshold is far above this test's writes).
+func TestBackgroundCheckpoint(t *testing.T) {
+	s, path := open(t)
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []sdk.Record
+	for i := range 2000 {
+		recs = append(recs, member(fmt.Sprintf("r%d", i), openid("app1", fmt.Sprintf("o%d", i))))
+	}
+	apply(t, s, "wx", []byte("cp"), recs...)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		after, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Size() > before.Size()+256<<10 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes (was %d) 5 s after a 2,000-record commit: the WAL was not checkpointed", after.Size(), before.Size())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPreparedBatch: a batch prepared ahead applies as the same batch
+// unprepared does, and a batch prepared by another store is derived again.
+func TestPreparedBatch(t *testing.T) {
+	ctx := t.Context()
+	want, _ := open(t)
+	got, _ := open(t)
+	other, _ := open(t)
+	batch := func(recs ...sdk.Record) store.Batch {
+		return store.Batch{Tenant: "t1", Job: "j", Connection: "wx", Stream: "members", Records: recs, At: time.Unix(1700000100, 0)}
+	}
+	batches := [][]sdk.Record{
+		{member("a", openid("app1", "oa"), union("u1")), member("b", openid("app1", "ob"), phone("13912345678")), {ID: "bad", Bad: &sdk.BadRecord{Reason: "broken", Location: "line 3"}}},
+		{member("c", openid("app1", "oc"), union("u1")), member("a", openid("app1", "oa"), union("u1"), phone("13912345678"))},
+	}
+	for i, recs := range batches {
+		if _, err := want.ApplyBatch(ctx, batch(recs...)); err != nil {
+			t.Fatal(err)
+		}
+		b := batch(recs...)
+		prep := other
+		if i == 0 {
+			prep = got
+		}
+		if err := prep.PrepareBatch(ctx, &b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := got.ApplyBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"oa", "ob", "oc"} {
+		w, err := want.FindMember(ctx, "t1", mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "app1", Value: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := got.FindMember(ctx, "t1", mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "app1", Value: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(w) != fmt.Sprint(g) {
+			t.Errorf("openid %s: prepared ahead gives %+v, unprepared %+v", id, g, w)
+		}
+	}
+}
