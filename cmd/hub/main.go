@@ -26,13 +26,15 @@ func main() {
 // tuneGC sets the collector for a sync's many short-lived objects, unless
 // GOGC or GOMEMLIMIT say otherwise: with the default target (100 % of a
 // small live heap) the collector runs, and hands memory back to the OS to
-// fault it in again, several times a second. A larger target under a soft
-// limit keeps the heap, and the hub's peak memory, bounded.
+// fault it in again, several times a second. The soft limit is a safety
+// net well above a sync's heap: a limit near the live heap makes the
+// collector run without pause (measured: 100 MiB made a 1M-record sync
+// 20 % slower than 256 MiB).
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(300)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(100 << 20)
+		debug.SetMemoryLimit(256 << 20)
 	}
 }
