@@ -242,6 +242,34 @@ func (a *applier) exec(query string, args ...any) error {
 }
 
 func (a *applier) execResult(query string, args ...any) (sql.Result, error) {
+	st, err := a.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(a.ctx, args...)
+}
+
+// each runs a query prepared once per transaction and calls fn for each
+// row: a batch runs the same lookups many times.
+func (a *applier) each(query string, args []any, fn func(*sql.Rows) error) error {
+	st, err := a.stmt(query)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(a.ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (a *applier) stmt(query string) (*sql.Stmt, error) {
 	st, ok := a.stmts[query]
 	if !ok {
 		var err error
@@ -250,7 +278,7 @@ func (a *applier) execResult(query string, args ...any) (sql.Result, error) {
 		}
 		a.stmts[query] = st
 	}
-	return st.ExecContext(a.ctx, args...)
+	return st, nil
 }
 
 // prepared is a changed record of a batch, ready to store.
@@ -336,7 +364,7 @@ func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 	}
 	err := a.inChunks(ids, func(part []any) error {
 		args := append([]any{a.tenant, b.Connection, b.Stream}, part...)
-		return eachRow(a.ctx, a.tx, `SELECT id, record_id, hash, member_id, keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
+		return a.each(`SELECT id, record_id, hash, member_id, keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
 			args, func(r *sql.Rows) error {
 				var id, keys string
 				var st stored

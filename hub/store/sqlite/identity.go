@@ -46,7 +46,7 @@ func (a *applier) dropErased(changed []*prepared) ([]*prepared, error) {
 	found := map[string]bool{}
 	err := a.inChunks(hashes, func(part []any) error {
 		args := append([]any{a.tenant}, part...)
-		return eachRow(a.ctx, a.tx, `SELECT hash FROM tombstones WHERE tenant = ? AND hash IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+		return a.each(`SELECT hash FROM tombstones WHERE tenant = ? AND hash IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 			var h string
 			err := r.Scan(&h)
 			found[h] = true
@@ -74,7 +74,7 @@ func (a *applier) dropErased(changed []*prepared) ([]*prepared, error) {
 // memberRecords returns the stored records of a live member.
 func (a *applier) memberRecords(member string) ([]*gnode, error) {
 	var out []*gnode
-	err := eachRow(a.ctx, a.tx, `SELECT id, connection, stream, record_id, kind, ref, keys FROM sources WHERE tenant = ? AND member_id = ?`, []any{a.tenant, member}, func(r *sql.Rows) error {
+	err := a.each(`SELECT id, connection, stream, record_id, kind, ref, keys FROM sources WHERE tenant = ? AND member_id = ?`, []any{a.tenant, member}, func(r *sql.Rows) error {
 		n := &gnode{member: member}
 		var keys string
 		if err := r.Scan(&n.id, &n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &keys); err != nil {

@@ -81,7 +81,7 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	owners := map[identity.Key][]string{}
 	err := a.inChunks(keyArgs(keys), func(part []any) error {
 		args := append([]any{a.tenant}, part...)
-		return eachRow(a.ctx, a.tx, `SELECT l.ikey, s.member_id FROM links l JOIN sources s ON s.id = l.src
+		return a.each(`SELECT l.ikey, s.member_id FROM links l JOIN sources s ON s.id = l.src
 			WHERE l.tenant = ? AND l.ikey IN (`+placeholders(len(part))+`) GROUP BY l.ikey, s.member_id`, args, func(r *sql.Rows) error {
 			var ikey, member string
 			if err := r.Scan(&ikey, &member); err != nil {
@@ -245,7 +245,7 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 		var ids []any
 		err := a.inChunks(follow, func(part []any) error {
 			args := append([]any{a.tenant}, part...)
-			return eachRow(a.ctx, a.tx, `SELECT src FROM links WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+			return a.each(`SELECT src FROM links WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 				var id int64
 				if err := r.Scan(&id); err != nil {
 					return err
@@ -290,7 +290,7 @@ func uniqueKeys(keys []identity.Key, skip map[identity.Key]bool) []identity.Key 
 func (a *applier) loadNodes(ids []any) ([]*gnode, error) {
 	var out []*gnode
 	err := a.inChunks(ids, func(part []any) error {
-		return eachRow(a.ctx, a.tx, `SELECT id, connection, stream, record_id, kind, ref, member_id, keys FROM sources WHERE id IN (`+placeholders(len(part))+`)`, part, func(r *sql.Rows) error {
+		return a.each(`SELECT id, connection, stream, record_id, kind, ref, member_id, keys FROM sources WHERE id IN (`+placeholders(len(part))+`)`, part, func(r *sql.Rows) error {
 			n := &gnode{}
 			var keys string
 			if err := r.Scan(&n.id, &n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &n.member, &keys); err != nil {
@@ -315,7 +315,7 @@ func (a *applier) loadGuarded(guarded map[identity.Key]bool, keys []identity.Key
 	}
 	return a.inChunks(keyArgs(keys), func(part []any) error {
 		args := append([]any{a.tenant}, part...)
-		return eachRow(a.ctx, a.tx, `SELECT ikey FROM identity_shared WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+		return a.each(`SELECT ikey FROM identity_shared WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 			var s string
 			if err := r.Scan(&s); err != nil {
 				return err
@@ -333,7 +333,7 @@ func (a *applier) loadNever(g *graph, keys []identity.Key) error {
 	}
 	return a.inChunks(keyArgs(keys), func(part []any) error {
 		args := append([]any{a.tenant}, part...)
-		return eachRow(a.ctx, a.tx, `SELECT ikey, partner FROM identity_never WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+		return a.each(`SELECT ikey, partner FROM identity_never WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 			var x, y string
 			if err := r.Scan(&x, &y); err != nil {
 				return err
@@ -426,7 +426,7 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 	seq := map[string]int64{}
 	err := a.inChunks(all, func(part []any) error {
 		args := append([]any{a.tenant}, part...)
-		return eachRow(a.ctx, a.tx, `SELECT member_id, seq FROM members WHERE tenant = ? AND member_id IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+		return a.each(`SELECT member_id, seq FROM members WHERE tenant = ? AND member_id IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 			var id string
 			var s int64
 			err := r.Scan(&id, &s)
@@ -584,7 +584,7 @@ func (a *applier) conflicts(g *graph, res identity.Result, ids []string) error {
 		}
 		err := a.inChunks(members, func(part []any) error {
 			args := append([]any{a.tenant}, part...)
-			err := eachRow(a.ctx, a.tx, `SELECT connection, stream, record_id, ikey FROM identity_conflicts WHERE tenant = ? AND member_id IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+			err := a.each(`SELECT connection, stream, record_id, ikey FROM identity_conflicts WHERE tenant = ? AND member_id IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 				var c ckey
 				err := r.Scan(&c.ref.conn, &c.ref.stream, &c.ref.id, &c.key)
 				old[c] = true
