@@ -261,3 +261,27 @@ func TestMiniprogramIntakeThroughServe(t *testing.T) {
 		t.Fatalf("%d members from the intake, want 1 (refused events store nothing):\n%s", n, out)
 	}
 }
+
+// TestCPUProfile: --cpuprofile writes a pprof profile (gzipped protobuf) of
+// the command, also when the command fails.
+func TestCPUProfile(t *testing.T) {
+	for name, args := range map[string][]string{
+		"ok":     {"plugins", "index", filepath.Join(t.TempDir())},
+		"failed": {"--config", filepath.Join(t.TempDir(), "missing.yaml"), "jobs", "status"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cpu.pprof")
+			out, err := hubCmd(t.Context(), append([]string{"--cpuprofile", path}, args...)...).CombinedOutput()
+			if (err != nil) != (name == "failed") {
+				t.Fatalf("hub %v: %v\n%s", args, err, out)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+				t.Fatalf("%s is not a pprof profile (%d bytes)", path, len(b))
+			}
+		})
+	}
+}

@@ -31,7 +31,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.PersistentFlags().StringVar(&g.config, "config", "hub.yaml", "config file")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn, error (default: the config's, else info)")
 	root.PersistentFlags().StringVar(&g.profile, "cpuprofile", "", "write a CPU profile of the command to this file (for `go tool pprof`)")
-	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	var profile *os.File
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.profile == "" {
