@@ -44,20 +44,24 @@ func benchCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "channelhub bench: %d synthetic members (~2.5 identifiers each), %d CPUs, %s\n\n", records, runtime.NumCPU(), runtime.Version())
 
+			quiesce()
 			transport, err := benchTransport(ctx, abs, records)
 			if err != nil {
 				return fmt.Errorf("transport floor: %w", err)
 			}
 			fmt.Fprintf(out, "  transport floor  plugin → gRPC record batches, discarded         %9.0f records/s\n", transport)
+			quiesce()
 			insert, err := benchInsert(ctx, records)
 			if err != nil {
 				return fmt.Errorf("insert floor: %w", err)
 			}
 			fmt.Fprintf(out, "  insert floor     the same rows, 1,000-row transactions, SQLite   %9.0f rows/s\n", insert)
+			quiesce()
 			small, err := benchEndToEnd(ctx, abs, records/10)
 			if err != nil {
 				return fmt.Errorf("end to end (%d): %w", records/10, err)
 			}
+			quiesce()
 			full, err := benchEndToEnd(ctx, abs, records)
 			if err != nil {
 				return fmt.Errorf("end to end (%d): %w", records, err)
@@ -67,6 +71,7 @@ func benchCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(out, "  peak RSS (hub)   %d records: %d MB; %d records: %d MB (bar: < 300 MB whatever the count)\n",
 				records/10, small.rssMB, records, full.rssMB)
 			for _, p := range []string{"taobao", "douyin"} {
+				quiesce()
 				b, err := benchBackfill(ctx, abs, p, orders, qps)
 				if err != nil {
 					return fmt.Errorf("%s backfill: %w", p, err)
@@ -86,6 +91,10 @@ func benchCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&qps, "qps", 20, "requests/s the platform sandboxes allow in the backfill runs")
 	return cmd
 }
+
+// quiesce flushes the file writes of earlier runs (a 1M-member store is
+// ~1 GB), so that their write-back does not slow the next measurement.
+func quiesce() { syscall.Sync() }
 
 // benchTransport reads the synthetic stream over go-plugin gRPC and drops it.
 func benchTransport(ctx context.Context, dir string, n int) (float64, error) {
