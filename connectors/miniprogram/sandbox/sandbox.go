@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
+	"github.com/channelhub/channelhub/connectors/wechat/wxfault"
 )
 
 // Defaults of Config's zero values.
@@ -135,7 +136,7 @@ type Server struct {
 	tokenSeq int
 	codes    map[string]*phoneCode
 	codeSeq  int
-	faults   map[string][]Fault
+	faults   wxfault.Queue
 	requests map[string]int
 }
 
@@ -146,7 +147,6 @@ func New(cfg Config) *Server {
 		byOpenID: map[string]int{},
 		tokens:   map[string]*token{},
 		codes:    map[string]*phoneCode{},
-		faults:   map[string][]Fault{},
 		requests: map[string]int{},
 	}
 	s.seed()
@@ -228,11 +228,20 @@ func (s *Server) Requests(path string) int {
 }
 
 func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/sandbox/faults" && r.Method == http.MethodPost {
+		path, f, err := wxfault.DecodeInjection(r, maxBody)
+		if err != nil {
+			http.Error(w, "sandbox: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.Inject(path, f)
+		writeJSON(w, map[string]bool{"ok": true})
+		return
+	}
 	var body struct {
 		Path   string `json:"path"`
 		OpenID string `json:"openid"`
 		N      int    `json:"n"`
-		Fault
 	}
 	if r.Method == http.MethodPost && r.ContentLength != 0 {
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
@@ -241,13 +250,6 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
-	case r.URL.Path == "/sandbox/faults" && r.Method == http.MethodPost:
-		if body.Kind == FaultErrCode && body.ErrCode == 0 || body.Path == "" {
-			http.Error(w, "sandbox: a fault needs a path (and an errcode for kind errcode)", http.StatusBadRequest)
-			return
-		}
-		s.Inject(body.Path, body.Fault)
-		writeJSON(w, map[string]bool{"ok": true})
 	case r.URL.Path == "/sandbox/faults" && r.Method == http.MethodDelete:
 		s.ClearFaults()
 		writeJSON(w, map[string]bool{"ok": true})

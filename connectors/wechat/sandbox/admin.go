@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxfault"
 )
 
 // maxAdminAdd bounds one /sandbox/followers/add call.
@@ -16,32 +17,12 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	key := r.Method + " " + r.URL.Path
 	switch key {
 	case "POST /sandbox/faults":
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		path, f, err := wxfault.DecodeInjection(r, maxBody)
 		if err != nil {
-			http.Error(w, "sandbox: reading the fault: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		var where struct {
-			Path string `json:"path"`
-		}
-		var f Fault
-		if err := json.Unmarshal(data, &where); err != nil {
-			http.Error(w, "sandbox: fault JSON: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := json.Unmarshal(data, &f); err != nil {
-			http.Error(w, "sandbox: fault JSON: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := f.Validate(); err != nil {
 			http.Error(w, "sandbox: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if where.Path != AnyPath && !strings.HasPrefix(where.Path, "/") {
-			http.Error(w, `sandbox: fault "path" must be an API path such as /cgi-bin/user/get, or "*"`, http.StatusBadRequest)
-			return
-		}
-		s.Inject(where.Path, f)
+		s.Inject(path, f)
 		ok(w)
 	case "DELETE /sandbox/faults":
 		s.ClearFaults()

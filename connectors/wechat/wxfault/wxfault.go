@@ -1,5 +1,5 @@
 // Package wxfault is the fault injection the WeChat-family sandboxes (the
-// official account and WeCom) share: HTTP 500/502, delays, malformed JSON and
+// official account, mini-program and WeCom) share: HTTP 500/502, delays, malformed JSON and
 // errcode replies, queued per API path.
 package wxfault
 
@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -186,4 +188,31 @@ func Apply(w http.ResponseWriter, r *http.Request, f Fault, contentType, malform
 		}
 	}
 	return false
+}
+
+// DecodeInjection reads the body of POST /sandbox/faults: a Fault in its
+// JSON form plus a "path" key naming the API path (or AnyPath). The error
+// names what is wrong, for an HTTP 400.
+func DecodeInjection(r *http.Request, maxBody int64) (string, Fault, error) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		return "", Fault{}, fmt.Errorf("reading the fault: %w", err)
+	}
+	var where struct {
+		Path string `json:"path"`
+	}
+	var f Fault
+	if err := json.Unmarshal(data, &where); err != nil {
+		return "", Fault{}, fmt.Errorf("fault JSON: %w", err)
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return "", Fault{}, fmt.Errorf("fault JSON: %w", err)
+	}
+	if err := f.Validate(); err != nil {
+		return "", Fault{}, err
+	}
+	if where.Path != AnyPath && !strings.HasPrefix(where.Path, "/") {
+		return "", Fault{}, errors.New(`fault "path" must be an API path (starting with "/"), or "*"`)
+	}
+	return where.Path, f, nil
 }

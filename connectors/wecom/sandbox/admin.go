@@ -5,7 +5,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxfault"
 )
 
 // admin serves the /sandbox/ endpoints listed on ServeHTTP. Bad requests get
@@ -14,32 +15,12 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	key := r.Method + " " + r.URL.Path
 	switch key {
 	case "POST /sandbox/faults":
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		path, f, err := wxfault.DecodeInjection(r, maxBody)
 		if err != nil {
-			http.Error(w, "sandbox: reading the fault: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		var where struct {
-			Path string `json:"path"`
-		}
-		var f Fault
-		if err := json.Unmarshal(data, &where); err != nil {
-			http.Error(w, "sandbox: fault JSON: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := json.Unmarshal(data, &f); err != nil {
-			http.Error(w, "sandbox: fault JSON: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := f.Validate(); err != nil {
 			http.Error(w, "sandbox: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if where.Path != AnyPath && !strings.HasPrefix(where.Path, "/") {
-			http.Error(w, `sandbox: fault "path" must be an API path or "*"`, http.StatusBadRequest)
-			return
-		}
-		s.Inject(where.Path, f)
+		s.Inject(path, f)
 		writeJSON(w, okBody)
 	case "DELETE /sandbox/faults":
 		s.ClearFaults()
