@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // User is one mini-program user.
@@ -113,7 +114,7 @@ func (s *Server) newOrder(r *rand.Rand, openid string, pay, now time.Time) Order
 	}
 	if o.State >= 2 && o.State <= 4 {
 		o.UploadTime = pay.Add(time.Duration(1+r.IntN(5)) * time.Hour).Unix()
-		o.TrackingNo = fmt.Sprintf("SF%012d", mix(uint64(s.orderSeq))%1_000_000_000_000)
+		o.TrackingNo = fmt.Sprintf("SF%012d", wxwire.Mix(uint64(s.orderSeq))%1_000_000_000_000)
 	}
 	return o
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // phoneCode is a code from the getPhoneNumber button.
@@ -37,7 +39,7 @@ func (s *Server) IssuePhoneCodeFor(e164 string) string {
 
 func (s *Server) issueCode(phone string) string {
 	s.codeSeq++
-	code := fmt.Sprintf("%016x%016x", mix(s.cfg.Seed^uint64(s.codeSeq)<<20), mix(uint64(s.codeSeq)))
+	code := fmt.Sprintf("%016x%016x", wxwire.Mix(s.cfg.Seed^uint64(s.codeSeq)<<20), wxwire.Mix(uint64(s.codeSeq)))
 	s.codes[code] = &phoneCode{phone: phone, expires: s.now().Add(PhoneCodeTTL)}
 	return code
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // token is one issued access token.
@@ -37,8 +39,8 @@ func (s *Server) credentials(grantType, appid, secret string) int {
 // issue makes a new token. Guarded by mu.
 func (s *Server) issue(now time.Time) string {
 	s.tokenSeq++
-	h := mix(s.cfg.Seed*0x51 + uint64(s.tokenSeq))
-	tok := fmt.Sprintf("%d_MP%016x%016x", s.tokenSeq, h, mix(h))
+	h := wxwire.Mix(s.cfg.Seed*0x51 + uint64(s.tokenSeq))
+	tok := fmt.Sprintf("%d_MP%016x%016x", s.tokenSeq, h, wxwire.Mix(h))
 	s.tokens[tok] = &token{expires: now.Add(s.cfg.TokenTTL)}
 	return tok
 }

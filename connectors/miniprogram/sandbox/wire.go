@@ -1,12 +1,10 @@
 package sandbox
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // WeChat error codes the sandbox answers with (fact sheet §2.1, §2.2, §4.1).
@@ -80,19 +78,7 @@ type errorBody struct {
 const contentType = "application/json; encoding=utf-8"
 
 // writeJSON sends v with HTTP 200, Chinese unescaped as WeChat does.
-func writeJSON(w http.ResponseWriter, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		http.Error(w, "sandbox: encode answer: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-}
+func writeJSON(w http.ResponseWriter, v any) { wxwire.WriteJSON(w, contentType, v) }
 
 // fail sends WeChat's error answer: HTTP 200, errcode, errmsg with a rid.
 func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
@@ -103,40 +89,13 @@ func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
 }
 
 // rid makes a request id shaped like WeChat's ("6597b34f-49e4c9dc-1b25fb87").
-func (s *Server) rid() string {
-	h := mix(s.cfg.Seed ^ s.ridSeq.Add(1)*0x9e3779b97f4a7c15)
-	return fmt.Sprintf("%08x-%08x-%08x", uint32(s.now().Unix()), uint32(h), uint32(h>>32))
-}
+func (s *Server) rid() string { return wxwire.RID(s.cfg.Seed, s.ridSeq.Add(1), s.now()) }
 
 // maxBody bounds a request body.
-const maxBody = 1 << 20
+const maxBody = wxwire.MaxBody
 
-// decodeBody reads a POST body into v: 44002 for an empty body, 47001 for
-// anything that is not the expected JSON. It reports whether to go on.
+// decodeBody reads a POST body into v (see wxwire.DecodeBody) and reports
+// whether the handler may go on.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	switch {
-	case err != nil:
-		s.fail(w, CodeSystemBusy, "")
-		return false
-	case len(bytes.TrimSpace(data)) == 0:
-		s.fail(w, CodeEmptyPostData, "")
-		return false
-	case len(data) > maxBody:
-		s.fail(w, CodeBadJSON, "")
-		return false
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		s.fail(w, CodeBadJSON, "")
-		return false
-	}
-	return true
-}
-
-// mix is splitmix64's finaliser.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return wxwire.DecodeBody(w, r, v, func(w http.ResponseWriter, code int) { s.fail(w, code, "") })
 }

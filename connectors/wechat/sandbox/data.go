@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // follower is one user who follows (or followed) the account. Kept small: a
@@ -90,7 +91,7 @@ func (s *Server) seed() {
 	s.index = make(map[string]int32, len(order))
 	for pos, e := range order {
 		p := &people[e.index]
-		h := mix((s.cfg.Seed << 32) ^ uint64(p.Index))
+		h := wxwire.Mix((s.cfg.Seed << 32) ^ uint64(p.Index))
 		f := follower{
 			openid:     OpenID(s.cfg.Seed, p.Index),
 			unionid:    p.UnionID,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/channelhub/channelhub/connectors/wechat/wxcrypt"
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // PushMode is the account's message encryption mode (消息加解密方式, fact
@@ -65,7 +66,7 @@ func (s *Server) EventXML(p Push) []byte {
 // randoms returns 16 random bytes and a nonce for the next push.
 func (s *Server) randoms() ([]byte, string) {
 	n := s.pushSeq.Add(1)
-	h1, h2 := mix(s.cfg.Seed^n*0x5bd1e995), mix(s.cfg.Seed^n*0x27d4eb2d)
+	h1, h2 := wxwire.Mix(s.cfg.Seed^n*0x5bd1e995), wxwire.Mix(s.cfg.Seed^n*0x27d4eb2d)
 	b := make([]byte, 16)
 	binary.BigEndian.PutUint64(b[:8], h1)
 	binary.BigEndian.PutUint64(b[8:], h2)
@@ -73,7 +74,7 @@ func (s *Server) randoms() ([]byte, string) {
 	for i := range b {
 		b[i] = letters[int(b[i])%len(letters)]
 	}
-	return b, strconv.FormatUint(1_000_000_000+mix(h1^h2)%9_000_000_000, 10)
+	return b, strconv.FormatUint(1_000_000_000+wxwire.Mix(h1^h2)%9_000_000_000, 10)
 }
 
 // EventRequest builds the POST WeChat sends to the account's server URL
@@ -131,7 +132,7 @@ func (s *Server) EventRequest(ctx context.Context, target string, p Push) (*http
 func (s *Server) VerifyURLRequest(ctx context.Context, target string) (*http.Request, string, error) {
 	_, nonce := s.randoms()
 	ts := strconv.FormatInt(s.now().Unix(), 10)
-	echo := strconv.FormatUint(mix(s.cfg.Seed^s.pushSeq.Add(1)), 10)
+	echo := strconv.FormatUint(wxwire.Mix(s.cfg.Seed^s.pushSeq.Add(1)), 10)
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, "", fmt.Errorf("sandbox: push target: %w", err)

@@ -1,12 +1,10 @@
 package sandbox
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // WeChat error codes the sandbox answers with (fact sheet §2.1, §2.2, §2.5).
@@ -117,20 +115,7 @@ type errorBody struct {
 const contentType = "application/json; encoding=utf-8"
 
 // writeJSON sends v with HTTP 200, Chinese unescaped as WeChat does.
-func writeJSON(w http.ResponseWriter, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Only the sandbox's own types reach here; they always encode.
-		http.Error(w, "sandbox: encode answer: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes()) // the client hanging up is not the sandbox's problem
-}
+func writeJSON(w http.ResponseWriter, v any) { wxwire.WriteJSON(w, contentType, v) }
 
 // fail sends WeChat's error answer: HTTP 200, errcode, errmsg with a rid.
 // An empty msg uses errMsg(code).
@@ -144,44 +129,15 @@ func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
 // ok sends {"errcode":0,"errmsg":"ok"}.
 func ok(w http.ResponseWriter) { writeJSON(w, errorBody{ErrMsg: "ok"}) }
 
-// rid makes a request id shaped like WeChat's: the unix time in hex, then
-// two hex words (e.g. "6597b34f-49e4c9dc-1b25fb87").
-func (s *Server) rid() string {
-	h := mix(s.cfg.Seed ^ s.ridSeq.Add(1)*0x9e3779b97f4a7c15)
-	return fmt.Sprintf("%08x-%08x-%08x", uint32(s.now().Unix()), uint32(h), uint32(h>>32))
-}
+// rid makes a request id shaped like WeChat's (e.g.
+// "6597b34f-49e4c9dc-1b25fb87").
+func (s *Server) rid() string { return wxwire.RID(s.cfg.Seed, s.ridSeq.Add(1), s.now()) }
 
-// maxBody bounds a request body; the largest legal one (100 batchget items)
-// is a few KB.
-const maxBody = 1 << 20
+// maxBody bounds a request body.
+const maxBody = wxwire.MaxBody
 
-// decodeBody reads a POST body into v. It answers 44002 for an empty body
-// and 47001 for anything that is not the expected JSON, and reports whether
-// the handler may go on.
+// decodeBody reads a POST body into v (see wxwire.DecodeBody) and reports
+// whether the handler may go on.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	switch {
-	case err != nil:
-		s.fail(w, codeSystemBusy, "")
-		return false
-	case len(bytes.TrimSpace(data)) == 0:
-		s.fail(w, codeEmptyPostData, "")
-		return false
-	case len(data) > maxBody:
-		s.fail(w, codeBadJSON, "")
-		return false
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		s.fail(w, codeBadJSON, "")
-		return false
-	}
-	return true
-}
-
-// mix is splitmix64's finaliser: a cheap, well-spread hash of x.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return wxwire.DecodeBody(w, r, v, func(w http.ResponseWriter, code int) { s.fail(w, code, "") })
 }

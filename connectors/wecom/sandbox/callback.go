@@ -14,6 +14,7 @@ import (
 
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
 	"github.com/channelhub/channelhub/connectors/wechat/wxcrypt"
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // Change types of change_external_contact events (fact sheet §3.3).
@@ -169,7 +170,7 @@ func (s *Server) VerifyURLRequest(ctx context.Context, target string) (*http.Req
 		return nil, "", err
 	}
 	random, nonce := s.randoms()
-	echo := strconv.FormatUint(mix(s.cfg.Seed^uint64(s.now().UnixNano())), 10)
+	echo := strconv.FormatUint(wxwire.Mix(s.cfg.Seed^uint64(s.now().UnixNano())), 10)
 	enc, err := c.Encrypt([]byte(echo), random)
 	if err != nil {
 		return nil, "", fmt.Errorf("sandbox: echostr: %w", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/channelhub/channelhub/connectors/sandboxdata"
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // customer is one external contact of the corp.
@@ -102,7 +103,7 @@ func (s *Server) addCustomer(index int, name string, gender int, unionid string,
 	}
 	s.customers = append(s.customers, c)
 	s.byExt[c.ext] = c
-	h := mix(s.cfg.Seed<<32 ^ uint64(index) ^ 0x3ec0)
+	h := wxwire.Mix(s.cfg.Seed<<32 ^ uint64(index) ^ 0x3ec0)
 	n := 1
 	switch {
 	case h%10 >= 9:

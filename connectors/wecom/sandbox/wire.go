@@ -1,12 +1,11 @@
 package sandbox
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/channelhub/channelhub/connectors/wechat/wxwire"
 )
 
 // WeCom error codes the sandbox answers with (fact sheet §3.1, §3.4 and the
@@ -93,19 +92,7 @@ type errorBody struct {
 const contentType = "application/json; charset=UTF-8"
 
 // writeJSON sends v with HTTP 200, Chinese unescaped.
-func writeJSON(w http.ResponseWriter, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		http.Error(w, "sandbox: encode answer: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-}
+func writeJSON(w http.ResponseWriter, v any) { wxwire.WriteJSON(w, contentType, v) }
 
 // fail sends WeCom's error answer with its hint suffix.
 func (s *Server) fail(w http.ResponseWriter, code int) { s.failMsg(w, code, "") }
@@ -120,41 +107,19 @@ func (s *Server) failMsg(w http.ResponseWriter, code int, msg string) {
 // hint is shaped like WeCom's: unix time, a counter, a hex word.
 func (s *Server) hint() string {
 	n := s.ridSeq.Add(1)
-	h := mix(s.cfg.Seed ^ n*0x9e3779b97f4a7c15)
+	h := wxwire.Mix(s.cfg.Seed ^ n*0x9e3779b97f4a7c15)
 	return fmt.Sprintf("%d_%d_%08x", s.now().Unix(), n%100, uint32(h))
 }
 
 // okBody is {"errcode":0,"errmsg":"ok"}.
 var okBody = errorBody{ErrMsg: "ok"}
 
-const maxBody = 1 << 20
+// maxBody bounds a request body.
+const maxBody = wxwire.MaxBody
 
 // decodeBody reads a POST body into v, answering 44002 for an empty body and
-// 47001 for bad JSON. It reports whether the handler may go on.
+// 47001 for bad JSON (see wxwire.DecodeBody). It reports whether the handler
+// may go on.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	switch {
-	case err != nil:
-		s.fail(w, codeSystemBusy)
-		return false
-	case len(bytes.TrimSpace(data)) == 0:
-		s.fail(w, codeEmptyPostData)
-		return false
-	case len(data) > maxBody:
-		s.fail(w, codeBadJSON)
-		return false
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		s.fail(w, codeBadJSON)
-		return false
-	}
-	return true
-}
-
-// mix is splitmix64's finaliser.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return wxwire.DecodeBody(w, r, v, s.fail)
 }
