@@ -257,16 +257,7 @@ func (a *applier) each(query string, args []any, fn func(*sql.Rows) error) error
 		return err
 	}
 	rows, err := st.QueryContext(a.ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return scanRows(rows, err, fn)
 }
 
 func (a *applier) stmt(query string) (*sql.Stmt, error) {

@@ -218,6 +218,12 @@ func overlay(p *store.Profile, m *mapping.Member, deleted bool) {
 
 func eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
 	rows, err := q.QueryContext(ctx, query, args...)
+	return scanRows(rows, err, fn)
+}
+
+// scanRows calls fn for each row of a query's result (rows, err), then
+// closes it.
+func scanRows(rows *sql.Rows, err error, fn func(*sql.Rows) error) error {
 	if err != nil {
 		return err
 	}
