@@ -209,7 +209,7 @@ func (s *Store) prepare(r sdk.Record, ref recRef, rules *identity.Rules, salt []
 		p.dead = &sdk.BadRecord{Reason: "record carries no member, order or points data"}
 		return p, nil
 	}
-	var phones []string
+	var phones, hashes []string // clear phones and their salted hashes
 	for _, id := range ids {
 		// Malformed and blocked identifiers are dropped, not matched;
 		// the record itself is kept.
@@ -219,12 +219,20 @@ func (s *Store) prepare(r sdk.Record, ref recRef, rules *identity.Rules, salt []
 		}
 		p.keys = append(p.keys, k)
 		if clear != "" {
-			phones = append(phones, clear)
+			phones, hashes = append(phones, clear), append(hashes, k.Value)
 		}
 	}
 	p.phones = s.sealPhones(phones)
+	// The stored form carries every phone as its hash: the keys' hashes,
+	// computed once; those of dropped phones (blocked ones) anew.
+	hashOf := func(e164 string) string {
+		if i := slices.Index(phones, e164); i >= 0 {
+			return hashes[i]
+		}
+		return mapping.PhoneHash(salt, e164)
+	}
 	var err error
-	if p.data, err = redact(r, salt); err != nil {
+	if p.data, err = redact(r, hashOf); err != nil {
 		return nil, err
 	}
 	p.keyText = keyString(p.keys)
@@ -531,14 +539,14 @@ func (a *applier) deadLetter(b store.Batch, recordID, reason, location string, r
 
 // redact renders the record as stored: phones replaced by their salted hash,
 // so that the sources table never holds a number in clear.
-func redact(r sdk.Record, salt []byte) ([]byte, error) {
+func redact(r sdk.Record, hashOf func(e164 string) string) ([]byte, error) {
 	hashIDs := func(ids []mapping.Identity) []mapping.Identity {
 		out := make([]mapping.Identity, len(ids))
 		for i, id := range ids {
 			out[i] = id
 			if id.Type == mapping.IDPhone {
 				if e164, err := mapping.NormalizePhone(id.Value); err == nil {
-					out[i].Value = mapping.PhoneHash(salt, e164)
+					out[i].Value = hashOf(e164)
 				} else {
 					out[i].Value = "invalid"
 				}
