@@ -1,20 +1,17 @@
 package wecom
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/channelhub/channelhub/connectors/wechat/wxapi"
 	"github.com/channelhub/channelhub/sdk"
 )
 
@@ -29,9 +26,6 @@ type client struct {
 	secret sdk.Secret
 	host   *sdk.Host
 }
-
-// maxBody bounds a response body; a full batch/get_by_user page is ~100 KB.
-const maxBody = 32 << 20
 
 func newClient(cfg sdk.Config, host *sdk.Host) (*client, error) {
 	base := strings.TrimRight(cfg.String(FieldAPIBase), "/")
@@ -127,41 +121,9 @@ func (c *client) send(ctx context.Context, api, method, path string, query url.V
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	var rd io.Reader
-	if body != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(body); err != nil {
-			return sdk.PermanentError("", "%s: encode request: %v", api, err)
-		}
-		rd = &buf
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	data, err := wxapi.Exchange(ctx, c.http, "WeCom", api, method, u, body, scrub)
 	if err != nil {
-		return sdk.PermanentError("", "%s: %v", api, scrub(err.Error()))
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return sdk.UnavailableError(errors.New(scrub(err.Error())), "%s", api)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return sdk.UnavailableError(errors.New(scrub(err.Error())), "%s: reading the answer", api)
-	}
-	if resp.StatusCode != http.StatusOK {
-		// WeCom answers business errors with 200; anything else is transport.
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return sdk.UnavailableError(nil, "%s: HTTP %d from WeCom", api, resp.StatusCode)
-		}
-		return sdk.PermanentError(strconv.Itoa(resp.StatusCode), "%s: HTTP %d from WeCom", api, resp.StatusCode)
+		return err
 	}
 	// Zero out first: a retry must not keep fields of the answer before.
 	reflect.ValueOf(out).Elem().SetZero()

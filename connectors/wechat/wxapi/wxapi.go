@@ -156,41 +156,9 @@ func (c *Client) Send(ctx context.Context, api, method, path string, query url.V
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	var rd io.Reader
-	if body != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(body); err != nil {
-			return sdk.PermanentError("", "%s: encode request: %v", api, err)
-		}
-		rd = &buf
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	data, err := Exchange(ctx, c.http, "WeChat", api, method, u, body, Scrub)
 	if err != nil {
-		return sdk.PermanentError("", "%s: %s", api, Scrub(err.Error()))
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return sdk.UnavailableError(errors.New(Scrub(err.Error())), "%s", api)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return sdk.UnavailableError(errors.New(Scrub(err.Error())), "%s: reading the answer", api)
-	}
-	if resp.StatusCode != http.StatusOK {
-		// WeChat answers business errors with 200; anything else is transport.
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return sdk.UnavailableError(nil, "%s: HTTP %d from WeChat", api, resp.StatusCode)
-		}
-		return sdk.PermanentError(strconv.Itoa(resp.StatusCode), "%s: HTTP %d from WeChat", api, resp.StatusCode)
+		return err
 	}
 	// A success body has no errcode: zero out first, or a retry would keep
 	// the errcode of the answer before it.
@@ -203,6 +171,50 @@ func (c *Client) Send(ctx context.Context, api, method, path string, query url.V
 		return sdk.UnavailableError(nil, "%s: malformed answer from WeChat (%d bytes)", api, len(data))
 	}
 	return nil
+}
+
+// Exchange sends one request to a WeChat-family API (body, when not nil,
+// as JSON) and returns the body of its HTTP 200 answer. A transport failure,
+// HTTP 5xx or 429 is unavailable; another status is permanent. platform
+// names the API in errors; scrub takes secrets out of their texts.
+func Exchange(ctx context.Context, hc *http.Client, platform, api, method, u string, body any, scrub func(string) string) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
+			return nil, sdk.PermanentError("", "%s: encode request: %v", api, err)
+		}
+		rd = &buf
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, sdk.PermanentError("", "%s: %s", api, scrub(err.Error()))
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, sdk.UnavailableError(errors.New(scrub(err.Error())), "%s", api)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, sdk.UnavailableError(errors.New(scrub(err.Error())), "%s: reading the answer", api)
+	}
+	if resp.StatusCode != http.StatusOK {
+		// Business errors come with 200; anything else is transport.
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return nil, sdk.UnavailableError(nil, "%s: HTTP %d from %s", api, resp.StatusCode, platform)
+		}
+		return nil, sdk.PermanentError(strconv.Itoa(resp.StatusCode), "%s: HTTP %d from %s", api, resp.StatusCode, platform)
+	}
+	return data, nil
 }
 
 // PlatformCode returns a WeChat errcode in err's chain, or 0.
