@@ -43,10 +43,13 @@ type applier struct {
 	salt   []byte
 	at     int64 // milliseconds
 	seq    int64 // next member seq
-	stmts  map[string]*sql.Stmt
-	res    store.BatchResult
-	// unheld are identifiers known to be carried by no stored record.
-	unheld map[identity.Key]bool
+	// nextSrc is the next free sources id; 0 until nextSource reads it.
+	nextSrc int64
+	stmts   map[string]*sql.Stmt
+	res     store.BatchResult
+	// unheld are identifiers (as Key.String renders them) known to be
+	// carried by no stored record.
+	unheld map[string]bool
 	// has says which optional identity tables hold rows for the tenant, so
 	// that a tenant without them pays nothing for them.
 	has struct{ shared, never, conflicts, tombstones bool }
@@ -64,7 +67,7 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 	// the driver starts a goroutine for every statement and every row,
 	// which costs more than the work. The transaction itself still rolls
 	// back when ctx is cancelled, and a batch is short.
-	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}, unheld: map[identity.Key]bool{}}
+	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}, unheld: map[string]bool{}}
 	if err := tx.QueryRowContext(a.ctx, `SELECT next_seq FROM tenants WHERE id = ?`, tenant).Scan(&a.seq); err != nil {
 		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)
 	}
@@ -235,7 +238,11 @@ func (s *Store) prepare(r sdk.Record, ref recRef, rules *identity.Rules, salt []
 	if p.data, err = redact(r, hashOf); err != nil {
 		return nil, err
 	}
-	p.keyText = keyString(p.keys)
+	p.keyStrs = make([]string, len(p.keys))
+	for i, k := range p.keys {
+		p.keyStrs[i] = k.String()
+	}
+	p.keyText = strings.Join(p.keyStrs, keySep)
 	h := sha256.New()
 	h.Write(p.data)
 	h.Write([]byte(p.keyText))
@@ -287,8 +294,9 @@ type prepared struct {
 	kind string
 	xref string // the orders or points row
 	keys []identity.Key
-	// keyText is keys as sources.keys holds them; phones the record's
-	// clear phones, sealed.
+	// keyStrs are keys as Key.String renders them, keyText as sources.keys
+	// holds them; phones the record's clear phones, sealed.
+	keyStrs []string
 	keyText string
 	phones  []byte
 	data    []byte
@@ -300,10 +308,11 @@ type prepared struct {
 
 // stored is what the sources table holds of a record.
 type stored struct {
-	id     int64
-	hash   []byte
-	member string
-	keys   []identity.Key
+	id      int64
+	hash    []byte
+	member  string
+	keys    []identity.Key
+	keyStrs []string
 }
 
 func (a *applier) applyBatch(b store.Batch, recs []*prepared) error {
@@ -372,6 +381,9 @@ func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 				}
 				var err error
 				st.keys, err = parseKeys(keys)
+				if len(st.keys) > 0 {
+					st.keyStrs = strings.Split(keys, keySep)
+				}
 				out[id] = st
 				return err
 			})
@@ -380,6 +392,23 @@ func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 		return nil, fmt.Errorf("load sources: %w", err)
 	}
 	return out, nil
+}
+
+// bulkRows is how many rows go into one multi-row INSERT.
+const bulkRows = 200
+
+// insertRows runs head (an INSERT ... VALUES) for args, which hold rows of
+// width values each, in statements of up to bulkRows rows.
+func (a *applier) insertRows(head string, width int, args []any) error {
+	row := "(" + placeholders(width) + ")"
+	for len(args) > 0 {
+		n := min(len(args)/width, bulkRows)
+		if err := a.exec(head+strings.Repeat(row+",", n-1)+row, args[:n*width]...); err != nil {
+			return err
+		}
+		args = args[n*width:]
+	}
+	return nil
 }
 
 func (a *applier) inChunks(vals []any, fn func([]any) error) error {
@@ -393,23 +422,14 @@ func (a *applier) inChunks(vals []any, fn func([]any) error) error {
 	return nil
 }
 
-// keyString renders keys as the sources.keys column holds them.
-func keyString(keys []identity.Key) string {
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(0x1e)
-		}
-		b.WriteString(k.String())
-	}
-	return b.String()
-}
+// keySep separates the keys in the sources.keys column.
+const keySep = "\x1e"
 
 func parseKeys(s string) ([]identity.Key, error) {
 	if s == "" {
 		return nil, nil
 	}
-	parts := strings.Split(s, "\x1e")
+	parts := strings.Split(s, keySep)
 	keys := make([]identity.Key, len(parts))
 	for i, p := range parts {
 		k, err := identity.ParseKey(p)
@@ -449,38 +469,27 @@ func (s *Store) openPhones(sealed []byte) ([]string, error) {
 
 // write upserts a changed record with its member and updates its links.
 func (a *applier) write(p *prepared, member string) error {
-	phones := p.phones
-	data := p.data
-	if p.kind != kindMember {
-		data = nil // orders and points keep their data in their own tables
-	}
 	r := p.rec
-	var src int64
-	var oldKeys []identity.Key
-	if p.old != nil {
-		src, oldKeys = p.old.id, p.old.keys
-		if err := a.exec(`UPDATE sources SET kind = ?, ref = ?, member_id = ?, updated_at = ?, deleted = ?, hash = ?, data = ?, keys = ?, phones = ?, last_seen = ? WHERE id = ?`,
-			p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data), p.keyText, phones, a.at, src); err != nil {
-			return fmt.Errorf("record %s: %w", r.ID, err)
-		}
-	} else {
-		res, err := a.execResult(`INSERT INTO sources (tenant, connection, stream, record_id, kind, ref, member_id, updated_at, deleted, hash, data, keys, phones, first_seen, last_seen)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.tenant, p.ref.conn, p.ref.stream, p.ref.id, p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, orEmpty(data),
-			p.keyText, phones, a.at, a.at)
+	if p.old == nil {
+		src, err := a.nextSource()
 		if err != nil {
-			return fmt.Errorf("record %s: %w", r.ID, err)
-		}
-		if src, err = res.LastInsertId(); err != nil {
 			return err
 		}
-	}
-	for _, k := range p.keys {
-		if !slices.Contains(oldKeys, k) {
-			if err := a.exec(`INSERT OR IGNORE INTO links (tenant, ikey, src) VALUES (?, ?, ?)`, a.tenant, k.String(), src); err != nil {
-				return fmt.Errorf("link: %w", err)
-			}
+		if err := a.insertRows(insertSources, sourceCols, a.sourceRow(p, member, src)); err != nil {
+			return fmt.Errorf("record %s: %w", r.ID, err)
 		}
+		if err := a.insertRows(insertLinks, linkCols, a.linkRows(nil, p, src)); err != nil {
+			return fmt.Errorf("link: %w", err)
+		}
+		return a.writeRef(p, member)
+	}
+	src, oldKeys := p.old.id, p.old.keys
+	if err := a.exec(`UPDATE sources SET kind = ?, ref = ?, member_id = ?, updated_at = ?, deleted = ?, hash = ?, data = ?, keys = ?, phones = ?, last_seen = ? WHERE id = ?`,
+		p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, p.storedData(), p.keyText, p.phones, a.at, src); err != nil {
+		return fmt.Errorf("record %s: %w", r.ID, err)
+	}
+	if err := a.insertRows(insertLinks, linkCols, a.linkRows(nil, p, src)); err != nil {
+		return fmt.Errorf("link: %w", err)
 	}
 	for _, k := range oldKeys {
 		if !slices.Contains(p.keys, k) {
@@ -489,6 +498,61 @@ func (a *applier) write(p *prepared, member string) error {
 			}
 		}
 	}
+	return a.writeRef(p, member)
+}
+
+// The inserts of new records, links and members, for insertRows.
+const (
+	insertSources = `INSERT INTO sources (id, tenant, connection, stream, record_id, kind, ref, member_id, updated_at, deleted, hash, data, keys, phones, first_seen, last_seen) VALUES `
+	sourceCols    = 16
+	insertLinks   = `INSERT OR IGNORE INTO links (tenant, ikey, src) VALUES `
+	linkCols      = 3
+	insertMembers = `INSERT INTO members (tenant, member_id, seq, created_at) VALUES `
+	memberCols    = 4
+)
+
+// nextSource returns a free sources id: the write lock is held, so ids
+// after the highest stored one are free.
+func (a *applier) nextSource() (int64, error) {
+	if a.nextSrc == 0 {
+		if err := a.tx.QueryRowContext(a.ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM sources`).Scan(&a.nextSrc); err != nil {
+			return 0, fmt.Errorf("next record id: %w", err)
+		}
+	}
+	a.nextSrc++
+	return a.nextSrc - 1, nil
+}
+
+// sourceRow is a new record's sources row.
+func (a *applier) sourceRow(p *prepared, member string, id int64) []any {
+	r := p.rec
+	return []any{id, a.tenant, p.ref.conn, p.ref.stream, p.ref.id, p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted,
+		p.hash, p.storedData(), p.keyText, p.phones, a.at, a.at}
+}
+
+// linkRows appends to rows the links of a record's identifiers that its
+// stored version did not carry.
+func (a *applier) linkRows(rows []any, p *prepared, src int64) []any {
+	for i, k := range p.keys {
+		if p.old == nil || !slices.Contains(p.old.keys, k) {
+			rows = append(rows, a.tenant, p.keyStrs[i], src)
+		}
+	}
+	return rows
+}
+
+// storedData is what sources.data holds of the record: orders and points
+// keep their data in their own tables.
+func (p *prepared) storedData() []byte {
+	if p.kind != kindMember || p.data == nil {
+		return []byte{}
+	}
+	return p.data
+}
+
+// writeRef upserts the orders or points row of a changed record.
+func (a *applier) writeRef(p *prepared, member string) error {
+	r := p.rec
 	switch {
 	case r.Order != nil:
 		o := r.Order
@@ -522,13 +586,6 @@ func (a *applier) move(n *gnode, member string) error {
 		return a.exec(`UPDATE points SET member_id = ? WHERE tenant = ? AND connection = ? AND entry_id = ?`, member, a.tenant, n.ref.conn, n.xref)
 	}
 	return nil
-}
-
-func orEmpty(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }
 
 func (a *applier) deadLetter(b store.Batch, recordID, reason, location string, raw []byte) error {

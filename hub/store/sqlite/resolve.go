@@ -44,14 +44,14 @@ type graph struct {
 // so that resolve does not look them up again.
 func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	var rest, probe []*prepared
-	inBatch := map[identity.Key]int{} // how many changed records carry each key, now or before
+	inBatch := map[string]int{} // how many changed records carry each key, now or before
 	for _, p := range changed {
-		for _, k := range p.keys {
+		for _, k := range p.keyStrs {
 			inBatch[k]++
 		}
 		if p.old != nil {
-			for _, k := range p.old.keys {
-				if !slices.Contains(p.keys, k) {
+			for _, k := range p.old.keyStrs {
+				if !slices.Contains(p.keyStrs, k) {
 					inBatch[k]++
 				}
 			}
@@ -73,86 +73,129 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	if len(probe) == 0 {
 		return rest, nil
 	}
-	var keys []identity.Key
+	var keys []any
+	seen := map[string]bool{}
 	for _, p := range probe {
-		keys = append(keys, p.keys...)
+		for _, k := range p.keyStrs {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
 	}
-	keys = uniqueKeys(keys, nil)
-	owners := map[identity.Key][]string{}
-	err := a.inChunks(keyArgs(keys), func(part []any) error {
+	owners := map[string][]string{}
+	err := a.inChunks(keys, func(part []any) error {
 		args := append([]any{a.tenant}, part...)
 		return a.each(`SELECT l.ikey, s.member_id FROM links l JOIN sources s ON s.id = l.src
 			WHERE l.tenant = ? AND l.ikey IN (`+placeholders(len(part))+`) GROUP BY l.ikey, s.member_id`, args, func(r *sql.Rows) error {
 			var ikey, member string
-			if err := r.Scan(&ikey, &member); err != nil {
-				return err
-			}
-			k, err := identity.ParseKey(ikey)
-			owners[k] = append(owners[k], member)
+			err := r.Scan(&ikey, &member)
+			owners[ikey] = append(owners[ikey], member)
 			return err
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("identifier owners: %w", err)
 	}
-	guarded := map[identity.Key]bool{}
-	if err := a.loadGuarded(guarded, keys); err != nil {
+	guarded := map[string]bool{}
+	if err := a.loadGuarded(keys, func(k string) error { guarded[k] = true; return nil }); err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
+	for k := range seen {
 		if len(owners[k]) == 0 {
 			a.unheld[k] = true
 		}
 	}
+	var placed []settled
 	for _, p := range probe {
-		member, err := a.settledMember(p, owners, guarded, inBatch)
-		if err != nil {
-			return nil, err
-		}
-		if member == "" {
+		if member, ok := a.settledMember(p, owners, guarded, inBatch); ok {
+			placed = append(placed, settled{p, member})
+		} else {
 			rest = append(rest, p)
-			continue
 		}
-		if err := a.write(p, member); err != nil {
-			return nil, err
-		}
-		a.res.Written++
 	}
-	return rest, nil
+	return rest, a.insertNew(placed)
 }
 
-// settledMember is the member a new record joins without graph work, "" if
-// it needs some; see settle.
-func (a *applier) settledMember(p *prepared, owners map[identity.Key][]string, guarded map[identity.Key]bool, inBatch map[identity.Key]int) (string, error) {
+// settled is a new record settle placed: in a current member, or in a
+// member of its own when member is "".
+type settled struct {
+	p      *prepared
+	member string
+}
+
+// settledMember is the member a new record joins without graph work: ok
+// with "" for a member of its own, not ok if it needs graph work; see
+// settle.
+func (a *applier) settledMember(p *prepared, owners map[string][]string, guarded map[string]bool, inBatch map[string]int) (member string, ok bool) {
 	alone := true
-	for i, k := range p.keys {
-		if len(owners[k]) > 0 || guarded[k] || inBatch[k] > 1 || slices.ContainsFunc(p.keys[:i], func(o identity.Key) bool { return o.Type == k.Type && o.Scope == k.Scope }) {
+	for i, k := range p.keyStrs {
+		if len(owners[k]) > 0 || guarded[k] || inBatch[k] > 1 || slices.ContainsFunc(p.keys[:i], func(o identity.Key) bool { return o.Type == p.keys[i].Type && o.Scope == p.keys[i].Scope }) {
 			alone = false
 			break
 		}
 	}
 	if alone {
-		return a.newMember()
+		return "", true
 	}
-	member := ""
-	for _, k := range p.keys {
+	for _, k := range p.keyStrs {
 		o := owners[k]
 		if len(o) != 1 || guarded[k] || (member != "" && o[0] != member) {
-			return "", nil
+			return "", false
 		}
 		member = o[0]
 	}
-	return member, nil
+	return member, true
+}
+
+// insertNew writes the new records settle placed, and the members of their
+// own, in multi-row statements: a first sync is mostly such records.
+func (a *applier) insertNew(placed []settled) error {
+	var members, sources, links []any
+	for _, s := range placed {
+		if s.member == "" {
+			var row []any
+			s.member, row = a.allocMember()
+			members = append(members, row...)
+		}
+		src, err := a.nextSource()
+		if err != nil {
+			return err
+		}
+		sources = append(sources, a.sourceRow(s.p, s.member, src)...)
+		links = a.linkRows(links, s.p, src)
+		if err := a.writeRef(s.p, s.member); err != nil {
+			return err
+		}
+		a.res.Written++
+	}
+	if err := a.insertRows(insertMembers, memberCols, members); err != nil {
+		return fmt.Errorf("create members: %w", err)
+	}
+	if err := a.insertRows(insertSources, sourceCols, sources); err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	if err := a.insertRows(insertLinks, linkCols, links); err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	return nil
+}
+
+// allocMember takes the tenant's next member id; row is its members row.
+func (a *applier) allocMember() (id string, row []any) {
+	id = MemberID(a.seq)
+	row = []any{a.tenant, id, a.seq, a.at}
+	a.seq++
+	a.res.NewMembers++
+	return id, row
 }
 
 // newMember creates a member with the tenant's next id.
 func (a *applier) newMember() (string, error) {
-	id := MemberID(a.seq)
-	if err := a.exec(`INSERT INTO members (tenant, member_id, seq, created_at) VALUES (?, ?, ?, ?)`, a.tenant, id, a.seq, a.at); err != nil {
+	id, row := a.allocMember()
+	if err := a.insertRows(insertMembers, memberCols, row); err != nil {
 		return "", fmt.Errorf("create member: %w", err)
 	}
-	a.seq++
-	a.res.NewMembers++
 	return id, nil
 }
 
@@ -230,7 +273,12 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 		for _, k := range frontier {
 			visited[k] = true
 		}
-		if err := a.loadGuarded(g.guarded, frontier); err != nil {
+		err := a.loadGuarded(keyArgs(frontier), func(s string) error {
+			k, err := identity.ParseKey(s)
+			g.guarded[k] = true
+			return err
+		})
+		if err != nil {
 			return err
 		}
 		if err := a.loadNever(g, frontier); err != nil {
@@ -238,12 +286,12 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 		}
 		var follow []any
 		for _, k := range frontier {
-			if !g.guarded[k] && !a.unheld[k] {
+			if !g.guarded[k] && !a.unheld[k.String()] {
 				follow = append(follow, k.String())
 			}
 		}
 		var ids []any
-		err := a.inChunks(follow, func(part []any) error {
+		err = a.inChunks(follow, func(part []any) error {
 			args := append([]any{a.tenant}, part...)
 			return a.each(`SELECT src FROM links WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 				var id int64
@@ -308,21 +356,20 @@ func (a *applier) loadNodes(ids []any) ([]*gnode, error) {
 	return out, nil
 }
 
-// loadGuarded marks in guarded the keys the shared guard stopped.
-func (a *applier) loadGuarded(guarded map[identity.Key]bool, keys []identity.Key) error {
+// loadGuarded calls mark with each of keys (as Key.String renders them)
+// that the shared guard stopped.
+func (a *applier) loadGuarded(keys []any, mark func(ikey string) error) error {
 	if !a.has.shared {
 		return nil
 	}
-	return a.inChunks(keyArgs(keys), func(part []any) error {
+	return a.inChunks(keys, func(part []any) error {
 		args := append([]any{a.tenant}, part...)
 		return a.each(`SELECT ikey FROM identity_shared WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 			var s string
 			if err := r.Scan(&s); err != nil {
 				return err
 			}
-			k, err := identity.ParseKey(s)
-			guarded[k] = true
-			return err
+			return mark(s)
 		})
 	})
 }

@@ -392,3 +392,69 @@ func TestPreparedBatch(t *testing.T) {
 		}
 	}
 }
+
+// A batch larger than one multi-row insert, mixing records that become
+// members of their own, records that join stored members and records that
+// need the graph, stores every record with its links and member.
+func TestBulkInsertedRecords(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	var first []sdk.Record
+	for i := range 10 {
+		first = append(first, member(fmt.Sprintf("a%d", i), openid("wx1", fmt.Sprintf("a%d", i)), union(fmt.Sprintf("U%d", i))))
+	}
+	apply(t, s, "wechat", nil, first...)
+	var recs []sdk.Record
+	for i := range 450 {
+		id := fmt.Sprintf("b%03d", i)
+		ids := []mapping.Identity{openid("wx2", id), phone(fmt.Sprintf("+86 139 %04d %04d", i, i+1))}
+		switch {
+		case i >= 400 && i < 410: // joins a stored member
+			ids = append(ids, union(fmt.Sprintf("U%d", i-400)))
+		case i >= 410 && i < 430: // pairs that meet in this batch: one person in two apps
+			ids = append(ids, union(fmt.Sprintf("P%d", i/2)))
+			if i%2 == 1 {
+				ids[0] = openid("wx3", id)
+			}
+		}
+		recs = append(recs, member(id, ids...))
+	}
+	res := apply(t, s, "wechat2", nil, recs...)
+	if res.Written != 450 || res.NewMembers != 420+10 {
+		t.Fatalf("result = %+v, want 450 written, 430 new members", res)
+	}
+	for i, r := range recs {
+		byOpenID, err := s.FindMember(ctx, "t1", r.Member.Identities[0])
+		if err != nil {
+			t.Fatalf("record %s: %v", r.ID, err)
+		}
+		byPhone, err := s.FindMember(ctx, "t1", r.Member.Identities[1])
+		if err != nil || byPhone.MemberID != byOpenID.MemberID {
+			t.Fatalf("record %s: phone finds %v (%v), openid %s", r.ID, byPhone, err, byOpenID.MemberID)
+		}
+		switch {
+		case i >= 400 && i < 410:
+			stored, _ := s.FindMember(ctx, "t1", first[i-400].Member.Identities[0])
+			if stored.MemberID != byOpenID.MemberID {
+				t.Fatalf("record %s is in %s, not with %s in %s", r.ID, byOpenID.MemberID, first[i-400].ID, stored.MemberID)
+			}
+		case i >= 410 && i < 430:
+			pair, _ := s.FindMember(ctx, "t1", recs[i^1].Member.Identities[0])
+			if pair.MemberID != byOpenID.MemberID || len(pair.Sources) != 2 {
+				t.Fatalf("pair %s/%s: %s and %+v", recs[i^1].ID, r.ID, byOpenID.MemberID, pair)
+			}
+		default:
+			if len(byOpenID.Sources) != 1 {
+				t.Fatalf("record %s: member %+v, want it alone", r.ID, byOpenID)
+			}
+		}
+	}
+	stats, err := s.Stats(ctx, "t1")
+	if err != nil || stats.Members != 10+430 || stats.Sources != 460 || stats.Links != 20+900+30 {
+		t.Fatalf("stats = %+v, %v", stats, err)
+	}
+	if res := apply(t, s, "wechat2", nil, recs...); res.Unchanged != 450 {
+		t.Fatalf("replay = %+v, want all unchanged", res)
+	}
+}
