@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -208,7 +209,11 @@ func TestRefusedRequestsEmitNothing(t *testing.T) {
 	mustAccept(t, resp, r, 1)
 }
 
-func TestReplayIsRefusedAndHarmlessPastTheGuard(t *testing.T) {
+// A repeated event (the hub answered 503 and the backend delivered again,
+// or a captured request replayed) answers with the records it made the
+// first time, so the hub can store what it could not before; nothing is
+// exchanged with WeChat again.
+func TestRepeatedEventGetsItsRecordsAgain(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.connector(t, nil)
@@ -216,13 +221,58 @@ func TestReplayIsRefusedAndHarmlessPastTheGuard(t *testing.T) {
 	req := e.signed(t, e.brand, e.brand.Body(e.brand.OrderEvent("order_paid", "BO-REPLAY", u, 0, sandbox.Line{SKU: "S1", Quantity: 1, UnitPriceFen: 1999})))
 	first, r := handle(t, c, req)
 	mustAccept(t, first, r, 1)
+	if r.Repeated {
+		t.Fatal("a first delivery is marked repeated")
+	}
+	same := func(what string, a, b sdk.Record) {
+		t.Helper()
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if !bytes.Equal(ja, jb) {
+			t.Fatalf("%s made a different record:\n%s\n%s", what, ja, jb)
+		}
+	}
 
 	// The captured request again, and the same event id signed anew.
 	resp, r := handle(t, c, req)
-	mustRefuse(t, resp, r, http.StatusConflict, miniprogram.ReplyReplayed, "event_id")
+	mustAccept(t, resp, r, 1)
+	if !r.Repeated {
+		t.Fatalf("a repeat is not marked repeated: %+v", r)
+	}
+	same("a repeat", first.Records[0], resp.Records[0])
 	resigned := e.signedAt(t, e.brand, req.Body, e.clock.Now().Add(time.Second))
 	resp, r = handle(t, c, resigned)
-	mustRefuse(t, resp, r, http.StatusConflict, miniprogram.ReplyReplayed, "event_id")
+	mustAccept(t, resp, r, 1)
+	same("a repeat signed anew", first.Records[0], resp.Records[0])
+
+	// A phone code is good for one exchange: its repeat answers with the
+	// number exchanged the first time.
+	code, _ := e.sb.IssuePhoneCode(u.OpenID)
+	bound := e.signed(t, e.brand, e.brand.Body(e.brand.PhoneBoundCode(u, code)))
+	once, r := handle(t, c, bound)
+	mustAccept(t, once, r, 1)
+	twice, r := handle(t, c, bound)
+	mustAccept(t, twice, r, 1)
+	same("a repeated phone code", once.Records[0], twice.Records[0])
+
+	// Two deliveries of one event at once: one is handled, the other is
+	// told to send it again shortly.
+	code, _ = e.sb.IssuePhoneCode(u.OpenID)
+	e.sb.Inject(sandbox.PathPhoneNumber, sandbox.Fault{Kind: sandbox.FaultDelay, Delay: 300 * time.Millisecond})
+	both := e.signed(t, e.brand, e.brand.Body(e.brand.PhoneBoundCode(u, code)))
+	out := make([]sdk.WebhookResponse, 2)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() { out[i], _ = c.HandleWebhook(t.Context(), both) })
+	}
+	wg.Wait()
+	slices.SortFunc(out, func(a, b sdk.WebhookResponse) int { return a.Status - b.Status })
+	mustAccept(t, out[0], reply(t, out[0]), 1)
+	busy := reply(t, out[1])
+	mustRefuse(t, out[1], busy, http.StatusConflict, miniprogram.ReplyInProgress, "event_id")
+	if !busy.Retry || out[1].Header.Get("Retry-After") == "" {
+		t.Fatalf("an event being handled is not to be retried: %+v %v", busy, out[1].Header)
+	}
 
 	// Past the skew window the captured request is stale, whatever the guard
 	// remembers.
@@ -231,17 +281,12 @@ func TestReplayIsRefusedAndHarmlessPastTheGuard(t *testing.T) {
 	mustRefuse(t, resp, r, http.StatusBadRequest, miniprogram.ReplyStale, "")
 
 	// A fresh plugin process has an empty guard: a replay inside the window
-	// gets through but upserts the very same record.
+	// is mapped again, to the very same record.
 	e.clock.Add(-5*time.Minute - time.Second)
 	fresh := e.connector(t, nil)
 	again, r := handle(t, fresh, req)
 	mustAccept(t, again, r, 1)
-	a, b := first.Records[0], again.Records[0]
-	ja, _ := json.Marshal(a.Order)
-	jb, _ := json.Marshal(b.Order)
-	if a.ID != b.ID || a.Stream != b.Stream || !a.UpdatedAt.Equal(b.UpdatedAt) || !bytes.Equal(ja, jb) {
-		t.Fatalf("a replay made a different record:\n%s %s\n%s %s", a.ID, ja, b.ID, jb)
-	}
+	same("a replay past the guard", first.Records[0], again.Records[0])
 }
 
 func TestPreviousSecretIsAccepted(t *testing.T) {
@@ -369,7 +414,10 @@ func TestWebhookOverGRPC(t *testing.T) {
 		t.Fatal("no content type over gRPC")
 	}
 	resp, r = send(brand.Body(ev), now)
-	mustRefuse(t, resp, r, http.StatusConflict, miniprogram.ReplyReplayed, "event_id")
+	mustAccept(t, resp, r, 1)
+	if !r.Repeated || resp.Records[0].Order.OrderID != "BO-GRPC-1" {
+		t.Fatalf("repeat over gRPC: %+v %+v", r, resp.Records[0])
+	}
 	resp, err := remote.HandleWebhook(t.Context(), raw, e.signedAt(t, brand.WithSecret("forged-secret-forged-secret"), brand.Body(brand.Login(u)), now))
 	if err != nil {
 		t.Fatal(err)

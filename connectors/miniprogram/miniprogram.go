@@ -5,8 +5,8 @@
 // mini-program backend (fact sheet shared/platforms/wechat.md §4.2). So the
 // main path is an event intake: the backend POSTs signed events to the hub's
 // webhook, and HandleWebhook verifies them (HMAC-SHA256 over timestamp and
-// raw body, bounded clock skew, replayed event ids refused) before it parses
-// them into canonical members and orders. A phone_bound event may forward
+// raw body, bounded clock skew) before it parses them into canonical members
+// and orders; a repeated event id gets the records it made the first time. A phone_bound event may forward
 // the getPhoneNumber button's code instead of the number; the connector then
 // exchanges it with wxa/business/getuserphonenumber.
 //

@@ -17,7 +17,7 @@ const (
 	ReplyBadSignature     = "bad_signature"
 	ReplyStale            = "stale_timestamp"
 	ReplyMalformed        = "malformed"
-	ReplyReplayed         = "replayed"
+	ReplyInProgress       = "in_progress"
 	ReplyInvalidPhoneCode = "invalid_phone_code"
 	ReplyUnavailable      = "unavailable"
 )
@@ -26,8 +26,11 @@ const (
 type Reply struct {
 	OK      bool   `json:"ok"`
 	EventID string `json:"event_id,omitempty"`
-	// Records is how many records an accepted event made.
-	Records int `json:"records,omitempty"`
+	// Records is how many records an accepted event made; Repeated says
+	// that the event was accepted before and its records went to the hub
+	// again.
+	Records  int  `json:"records,omitempty"`
+	Repeated bool `json:"repeated,omitempty"`
 	// Error is one of the Reply* codes; Field names the header or JSON field
 	// at fault; Retry says whether sending the event again (signed anew) can
 	// succeed.
@@ -47,8 +50,9 @@ type Reply struct {
 //  3. the signed timestamp must be within max_skew of the hub's clock (400
 //     stale_timestamp);
 //  4. the body must be a well-formed event (400 malformed, naming the field);
-//  5. the event id must not have been accepted within the replay window
-//     (409 replayed);
+//  5. an event id accepted within the replay window answers 200 again, with
+//     the records it made then and "repeated": true, and one being handled
+//     by another request now answers 409 in_progress (retry);
 //  6. a phone code is exchanged with WeChat (400 invalid_phone_code when
 //     WeChat refuses it, 503 when WeChat is unavailable).
 //
@@ -78,19 +82,32 @@ func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (
 	if err != nil {
 		return k.malformed("", err), nil
 	}
-	if !k.seen.claim(ev.ID, now) {
-		k.host.Log().Info().Str("event_id", ev.ID).Msg("event refused: replayed")
-		return refuse(http.StatusConflict, Reply{EventID: ev.ID, Error: ReplyReplayed, Field: "event_id",
-			Message: "an event with this event_id was accepted already; it is not applied again"}), nil
+	switch state, records := k.seen.claim(ev.ID, now); state {
+	case accepted:
+		// The backend delivered again: the hub may not have stored the
+		// records the first time. They go to it again, unchanged.
+		k.host.Log().Info().Str("event_id", ev.ID).Msg("event repeated: its records go to the hub again")
+		return acceptedReply(ev.ID, records, true), nil
+	case handling:
+		resp := refuse(http.StatusConflict, Reply{EventID: ev.ID, Error: ReplyInProgress, Field: "event_id", Retry: true,
+			Message: "an event with this event_id is being handled now; send it again shortly"})
+		resp.Header.Set("Retry-After", "1")
+		return resp, nil
 	}
 	records, err := k.records(ctx, ev)
 	if err != nil {
 		k.seen.release(ev.ID)
 		return k.refused(ev, err), nil
 	}
-	k.seen.commit(ev.ID, now)
-	body, _ := json.Marshal(Reply{OK: true, EventID: ev.ID, Records: len(records)})
-	return sdk.WebhookResponse{Status: http.StatusOK, Header: jsonHeader(), Body: body, Records: records}, nil
+	k.seen.commit(ev.ID, now, records)
+	return acceptedReply(ev.ID, records, false), nil
+}
+
+// acceptedReply answers an accepted event with its records; repeated says
+// that it was accepted before.
+func acceptedReply(eventID string, records []sdk.Record, repeated bool) sdk.WebhookResponse {
+	body, _ := json.Marshal(Reply{OK: true, EventID: eventID, Records: len(records), Repeated: repeated})
+	return sdk.WebhookResponse{Status: http.StatusOK, Header: jsonHeader(), Body: body, Records: records}
 }
 
 func jsonHeader() http.Header {

@@ -32,7 +32,8 @@ var (
 	buildErr   error
 )
 
-// plugins builds the real wechat plugin once and indexes it.
+// plugins builds the real wechat and mini-program plugins once and indexes
+// them.
 func plugins(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -41,10 +42,12 @@ func plugins(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "wechat"), "github.com/channelhub/channelhub/plugins/wechat").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build plugin: %v\n%s", err, out)
-			return
+		for _, name := range []string{"wechat", "miniprogram"} {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), "github.com/channelhub/channelhub/plugins/"+name).CombinedOutput()
+			if err != nil {
+				buildErr = fmt.Errorf("build plugin %s: %v\n%s", name, err, out)
+				return
+			}
 		}
 		_, buildErr = plugin.Index(context.Background(), dir)
 		pluginsDir = dir

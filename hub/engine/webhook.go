@@ -37,7 +37,7 @@ func (e *Engine) HandleWebhook(ctx context.Context, tenantID, connID string, req
 		return sdk.WebhookResponse{}, sdk.ConfigError("connector", "connector %s takes no webhooks", conn.Connector)
 	}
 	if _, err := e.store.EnsureTenant(ctx, tenant.ID, []byte(tenant.PhoneSalt)); err != nil {
-		return sdk.WebhookResponse{}, err
+		return sdk.WebhookResponse{}, sdk.UnavailableError(err, "open tenant %s in the store", tenant.ID)
 	}
 	cfg, err := e.configJSON(ctx, tenant, conn)
 	if err != nil {
@@ -66,8 +66,9 @@ func (e *Engine) HandleWebhook(ctx context.Context, tenantID, connID string, req
 	}
 	for _, s := range order {
 		if _, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: "webhook:" + conn.ID, Connection: conn.ID, Stream: s, Records: byStream[s], At: e.opts.Now(), Rules: &tenant.Identity}); err != nil {
-			// Not stored: tell the platform to deliver again.
-			return sdk.WebhookResponse{}, err
+			// Not stored: the platform is to deliver again (503), and the
+			// plugin answers the redelivery with the same records.
+			return sdk.WebhookResponse{}, sdk.UnavailableError(err, "store the records of connection %s", conn.ID)
 		}
 	}
 	return resp, nil

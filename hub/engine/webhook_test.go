@@ -1,0 +1,122 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	mpsandbox "github.com/channelhub/channelhub/connectors/miniprogram/sandbox"
+	"github.com/channelhub/channelhub/hub/config"
+	"github.com/channelhub/channelhub/hub/engine"
+	"github.com/channelhub/channelhub/hub/plugin"
+	"github.com/channelhub/channelhub/hub/secret"
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/hub/store/sqlite"
+	"github.com/channelhub/channelhub/mapping"
+)
+
+// failingStore fails the next fail ApplyBatch calls, as a full disk would.
+type failingStore struct {
+	store.Store
+	mu   sync.Mutex
+	fail int
+}
+
+func (s *failingStore) ApplyBatch(ctx context.Context, b store.Batch) (store.BatchResult, error) {
+	s.mu.Lock()
+	fail := s.fail > 0
+	if fail {
+		s.fail--
+	}
+	s.mu.Unlock()
+	if fail {
+		return store.BatchResult{}, errors.New("disk I/O error")
+	}
+	return s.Store.ApplyBatch(ctx, b)
+}
+
+// An event the hub could not store answers 503; the backend's redelivery
+// stores it, with the phone the first delivery exchanged (a phone code is
+// good for one exchange only).
+func TestWebhookRedeliveredAfterStoreFailureIsStored(t *testing.T) {
+	t.Parallel()
+	sb := mpsandbox.New(mpsandbox.Config{Members: 20})
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	conn, err := json.Marshal(sb.ConnectionConfig(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf(`data_dir: %s
+plugins_dir: %s
+tenants:
+  - id: t1
+    connections:
+      - id: mini
+        connector: miniprogram
+        config: %s
+`, t.TempDir(), plugins(t), conn)
+	c, err := config.Parse([]byte(yaml), "hub.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	box, _ := secret.New(bytes.Repeat([]byte{3}, secret.KeySize))
+	st, err := sqlite.Open(t.Context(), filepath.Join(c.DataDir, "hub.db"), box, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := plugin.LoadCatalog(c.PluginsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &failingStore{Store: st, fail: 1}
+	eng := engine.New(c, fs, plugin.NewManager(cat, zerolog.Nop(), plugin.Options{}), zerolog.Nop(), engine.Options{})
+	t.Cleanup(func() { eng.Shutdown(); st.Close() })
+	hub := httptest.NewServer(eng.WebhookHandler())
+	t.Cleanup(hub.Close)
+
+	u := sb.Users()[3]
+	code, _ := sb.IssuePhoneCode(u.OpenID)
+	brand := sb.Brand()
+	body := brand.Body(brand.PhoneBoundCode(u, code))
+	deliver := func() (int, string) {
+		t.Helper()
+		req, err := brand.RequestAt(t.Context(), hub.URL+"/webhooks/t1/mini", body, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if status, text := deliver(); status != http.StatusServiceUnavailable {
+		t.Fatalf("first delivery with the store failing: %d %s, want 503", status, text)
+	}
+	status, text := deliver()
+	if status != http.StatusOK {
+		t.Fatalf("redelivery: %d %s, want 200", status, text)
+	}
+	m, err := st.FindMember(t.Context(), "t1", mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: sb.Config().AppID, Value: u.OpenID})
+	if err != nil {
+		t.Fatalf("the redelivered event was not stored: %v", err)
+	}
+	byPhone, err := st.FindMember(t.Context(), "t1", mapping.Identity{Type: mapping.IDPhone, Value: u.Phone})
+	if err != nil || byPhone.MemberID != m.MemberID {
+		t.Fatalf("the exchanged phone was not stored with the member: %v", err)
+	}
+}
