@@ -122,6 +122,21 @@ type Record struct {
 	Order   *mapping.Order
 	Points  *mapping.PointsEntry
 	Bad     *BadRecord
+	Receipt *Receipt
+}
+
+// Receipt is the platform's later report on an action the hub delivered (an
+// SMS reaching the handset, or not). The hub files it with the outbox item
+// of ActionKey or, when the platform does not echo the key, of PlatformRef
+// (what the action's ActionResult returned).
+type Receipt struct {
+	ActionKey   string
+	PlatformRef string
+	Delivered   bool
+	// Code is the platform's status code (DELIVRD, UNDELIV…), Detail its
+	// text.
+	Code, Detail string
+	At           time.Time
 }
 
 // BadRecord is a record the connector could not map. The hub sends it to the

@@ -46,6 +46,10 @@
 //     back in ReadRequest.Checkpoint after a crash or a retry.
 //   - A record that cannot be mapped is emitted as Record{Bad: …}: it goes to
 //     the dead-letter table with its reason and the run goes on.
+//   - A platform's later report on an action the hub delivered (an SMS
+//     delivery report) is emitted as Record{Receipt: …} on a stream of kind
+//     KindReceipts: the hub files it with the action's outbox item, found by
+//     the action key or by the PlatformRef the action's result returned.
 //   - Return promptly with ctx.Err() when ctx is cancelled.
 //
 // # Errors and what the hub does with them

@@ -143,7 +143,8 @@ func TestRoundTripOverGRPC(t *testing.T) {
 		Items: []mapping.OrderItem{{SKU: "k", Title: "t", Quantity: 2, UnitPriceFen: 999}}, Buyer: []mapping.Identity{{Type: mapping.IDTaobaoOUID, Scope: "s", Value: "ou"}}}}
 	points := sdk.Record{ID: "p1", Points: &mapping.PointsEntry{EntryID: "p1", Member: mapping.Identity{Type: mapping.IDMemberCard, Scope: "b", Value: "C1"}, Kind: mapping.PointsClawback, Delta: -30, OccurredAt: at}}
 	bad := sdk.Record{Bad: &sdk.BadRecord{Reason: "no id", Raw: []byte("{}"), Location: "page 2"}}
-	recs := []sdk.Record{member, order, points, bad}
+	receipt := sdk.Record{ID: "r1", UpdatedAt: at, Receipt: &sdk.Receipt{ActionKey: "act_1", PlatformRef: "biz-9", Code: "UNDELIV", Detail: "关机", At: at}}
+	recs := []sdk.Record{member, order, points, bad, receipt}
 	for i := 0; i < 2500; i++ {
 		recs = append(recs, sdk.Record{ID: fmt.Sprint("x", i), Member: &mapping.Member{}})
 	}
@@ -175,14 +176,14 @@ func TestRoundTripOverGRPC(t *testing.T) {
 			cps = append(cps, fmt.Sprintf("%s@%d", msg.Checkpoint, len(got)))
 		}
 	}
-	for i := range 4 {
+	for i := range 5 {
 		want := recs[i]
 		want.Stream = "people"
 		if !reflect.DeepEqual(got[i], want) {
 			t.Fatalf("record %d changed on the wire:\n got %+v\nwant %+v", i, got[i], want)
 		}
 	}
-	if len(got) != len(recs) || strings.Join(cps, " ") != "700@700 1400@1400 2100@2100 end@2504" {
+	if len(got) != len(recs) || strings.Join(cps, " ") != "700@700 1400@1400 2100@2100 end@2505" {
 		t.Fatalf("%d records, checkpoints %v: each checkpoint must follow exactly its records", len(got), cps)
 	}
 

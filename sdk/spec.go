@@ -47,6 +47,9 @@ const (
 	KindMembers StreamKind = "members"
 	KindOrders  StreamKind = "orders"
 	KindPoints  StreamKind = "points"
+	// KindReceipts streams carry Receipt records: reports on actions the
+	// hub delivered.
+	KindReceipts StreamKind = "receipts"
 )
 
 // StreamSpec describes one readable stream.
@@ -124,8 +127,8 @@ func (s Spec) Check() error {
 			errs = append(errs, fmt.Errorf("spec: stream name %q is invalid or repeated", st.Name))
 		}
 		seen["stream:"+st.Name] = true
-		if !slices.Contains([]StreamKind{KindMembers, KindOrders, KindPoints}, st.Kind) {
-			errs = append(errs, fmt.Errorf("spec: stream %q: kind %q is not members, orders or points", st.Name, st.Kind))
+		if !slices.Contains([]StreamKind{KindMembers, KindOrders, KindPoints, KindReceipts}, st.Kind) {
+			errs = append(errs, fmt.Errorf("spec: stream %q: kind %q is not members, orders, points or receipts", st.Name, st.Kind))
 		}
 	}
 	for _, f := range s.Config {

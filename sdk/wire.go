@@ -85,6 +85,9 @@ func recordToPB(r Record) *pb.Record {
 		}}
 	case r.Bad != nil:
 		p.Data = &pb.Record_Bad{Bad: &pb.BadRecord{Reason: r.Bad.Reason, Raw: r.Bad.Raw, Location: r.Bad.Location}}
+	case r.Receipt != nil:
+		c := r.Receipt
+		p.Data = &pb.Record_Receipt{Receipt: &pb.Receipt{ActionKey: c.ActionKey, PlatformRef: c.PlatformRef, Delivered: c.Delivered, Code: c.Code, Detail: c.Detail, AtMs: ms(c.At)}}
 	}
 	return p
 }
@@ -129,6 +132,9 @@ func recordFromPB(p *pb.Record) Record {
 		}
 	case *pb.Record_Bad:
 		r.Bad = &BadRecord{Reason: d.Bad.GetReason(), Raw: d.Bad.GetRaw(), Location: d.Bad.GetLocation()}
+	case *pb.Record_Receipt:
+		c := d.Receipt
+		r.Receipt = &Receipt{ActionKey: c.GetActionKey(), PlatformRef: c.GetPlatformRef(), Delivered: c.GetDelivered(), Code: c.GetCode(), Detail: c.GetDetail(), At: fromMS(c.GetAtMs())}
 	}
 	return r
 }

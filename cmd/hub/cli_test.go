@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/channelhub/channelhub/connectors/miniprogram"
+	"github.com/channelhub/channelhub/hub/store"
 )
 
 // sandboxInfo is the JSON line `hub sandbox` prints.
@@ -283,5 +285,44 @@ func TestCPUProfile(t *testing.T) {
 				t.Fatalf("%s is not a pprof profile (%d bytes)", path, len(b))
 			}
 		})
+	}
+}
+
+// An SMS campaign from the CLI, its delivery through the Tencent plugin, and
+// the provider's delivery reports pulled back and filed with the sends:
+// `hub sms report` shows every sent message as reached.
+func TestSMSReceiptsThroughTheCLI(t *testing.T) {
+	cfgPath, _ := startSandbox(t, "sms", "300")
+	hub := func(args ...string) string {
+		t.Helper()
+		out, err := hubCmd(t.Context(), append([]string{"--config", cfgPath, "--log-level", "warn"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("hub %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	hub("sync", "pos-members")
+	var queued store.SMSResult
+	out := hub("sms", "send", "--connection", "sms-tencent", "--template", "2000001", "--params", `{"1":"会员"}`, "--all", "--json")
+	if err := json.Unmarshal([]byte(out), &queued); err != nil || queued.Queued == 0 {
+		t.Fatalf("sms send: %s (%v)", out, err)
+	}
+	if out := hub("sync", "sms-tencent"); !strings.Contains(out, fmt.Sprintf("write-back: %d delivered", queued.Queued)) {
+		t.Fatalf("delivery: %s", out)
+	}
+	// The next run pulls the delivery reports of those sends.
+	if out := hub("sync", "sms-tencent"); !strings.Contains(out, fmt.Sprintf("%d delivery receipts filed, 0 for messages the hub did not send", queued.Queued)) {
+		t.Fatalf("receipts: %s", out)
+	}
+	var rep store.SMSCampaignReport
+	out = hub("sms", "report", "--json")
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("sms report: %s (%v)", out, err)
+	}
+	if rep.Campaign != queued.Campaign || rep.Sent != queued.Queued || rep.Delivered != queued.Queued || rep.NoReceipt != 0 || len(rep.Undelivered) != 0 {
+		t.Fatalf("report %+v after %d sent", rep, queued.Queued)
+	}
+	if out := hub("sms", "report"); !strings.Contains(out, fmt.Sprintf("of the sent: %d reached the handset, 0 did not, 0 without a receipt yet", queued.Queued)) {
+		t.Fatalf("sms report: %s", out)
 	}
 }

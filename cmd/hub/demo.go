@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,7 +136,7 @@ write-backs and the time taken.`,
 			// An SMS campaign: the hub checks consent, hours and per-number
 			// limits before anything goes out; the provider's sandbox logs
 			// what it really sent.
-			campaignRes, smsSent, err := demoCampaign(ctx, a, tenant, set)
+			campaignRes, campaignRep, err := demoCampaign(ctx, a, tenant, set)
 			if err != nil {
 				return err
 			}
@@ -181,14 +182,19 @@ write-backs and the time taken.`,
 			}
 			fmt.Fprintf(out, "\n  dead letters           %8d\n", st.DeadLetters)
 			if campaignRes != nil {
-				fmt.Fprintf(out, "  sms campaign           %8d sent to members who opted in; refused:\n", smsSent)
+				fmt.Fprintf(out, "  sms campaign           %8d sent to members who opted in; refused:\n", campaignRep.Sent)
 				printSMSRefusals(out, campaignRes.Refused, "                         ")
+				undelivered := 0
+				for _, n := range campaignRep.Undelivered {
+					undelivered += n
+				}
+				fmt.Fprintf(out, "  sms receipts           %8d reached the handset, %d did not (hub sms report)\n", campaignRep.Delivered, undelivered)
 			}
 			fmt.Fprintf(out, "  time taken             %8s\n", time.Since(start).Round(time.Millisecond))
 			if delivered == 0 {
 				return fmt.Errorf("demo: the tag change was not delivered")
 			}
-			if campaignRes != nil && smsSent == 0 {
+			if campaignRes != nil && campaignRep.Sent == 0 {
 				return fmt.Errorf("demo: the SMS campaign sent nothing")
 			}
 			return nil
@@ -201,9 +207,10 @@ write-backs and the time taken.`,
 }
 
 // demoCampaign sends the SMS sandbox's promotion to every member through
-// the hub's checks and delivers it; it returns what was refused and how many
-// messages the provider sandbox recorded.
-func demoCampaign(ctx context.Context, a *app, tenant *config.Tenant, set *sandboxes.Set) (*store.SMSResult, int, error) {
+// the hub's checks and delivers it, then has the provider push its delivery
+// receipts to the hub's webhook; it returns what was refused and the
+// campaign's report.
+func demoCampaign(ctx context.Context, a *app, tenant *config.Tenant, set *sandboxes.Set) (*store.SMSResult, *store.SMSCampaignReport, error) {
 	const conn, job, promo = "sms-aliyun", "sms-aliyun", "SMS_100000003"
 	var provider *smssandbox.Server
 	for _, r := range set.Running {
@@ -212,21 +219,45 @@ func demoCampaign(ctx context.Context, a *app, tenant *config.Tenant, set *sandb
 		}
 	}
 	if provider == nil {
-		return nil, 0, nil
+		return nil, nil, nil
 	}
 	res, err := a.store.QueueSMS(ctx, tenant.ID, store.SMSRequest{Connection: conn, Template: promo, All: true, At: time.Now()}, &tenant.SMS)
 	if err != nil {
-		return nil, 0, fmt.Errorf("demo campaign: %w", err)
+		return nil, nil, fmt.Errorf("demo campaign: %w", err)
 	}
 	run, err := a.engine.Run(ctx, engine.Request{Tenant: tenant.ID, Job: job})
 	if err != nil {
-		return nil, 0, fmt.Errorf("demo campaign delivery: %w", err)
+		return nil, nil, fmt.Errorf("demo campaign delivery: %w", err)
 	}
 	sent := len(provider.Messages())
 	if sent != run.Writes.Delivered || sent != res.Queued {
-		return nil, 0, fmt.Errorf("demo campaign: %d queued, %d delivered, but the provider recorded %d messages", res.Queued, run.Writes.Delivered, sent)
+		return nil, nil, fmt.Errorf("demo campaign: %d queued, %d delivered, but the provider recorded %d messages", res.Queued, run.Writes.Delivered, sent)
 	}
-	return res, sent, nil
+	// Alibaba pushes delivery reports (and replies) to the hub's webhook,
+	// authenticated by the token in the URL.
+	c, err := tenant.Connection(conn)
+	if err != nil {
+		return nil, nil, err
+	}
+	hub := httptest.NewServer(a.engine.WebhookHandler())
+	defer hub.Close()
+	token, _ := c.Config["callback_token"].(string)
+	if _, err := provider.Push(ctx, hub.Client(), hub.URL+"/webhooks/"+tenant.ID+"/"+conn+"?token="+url.QueryEscape(token)); err != nil {
+		return nil, nil, fmt.Errorf("demo campaign receipts: %w", err)
+	}
+	reports, err := a.store.SMSReport(ctx, tenant.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range reports {
+		if r := &reports[i]; r.Campaign == res.Campaign {
+			if r.NoReceipt != 0 || r.Sent != sent {
+				return nil, nil, fmt.Errorf("demo campaign: %d sent, %d without a receipt after the provider's push", r.Sent, r.NoReceipt)
+			}
+			return res, r, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("demo campaign %s is not in the SMS report", res.Campaign)
 }
 
 // demoPushes delivers signed member pushes from the Douyin and Taobao

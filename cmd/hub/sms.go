@@ -73,8 +73,64 @@ the connection; the SMS plugin receives only that member's phone.`,
 	send.Flags().StringVar(&tag, "tag", "", "every member with this tag")
 	send.Flags().BoolVar(&all, "all", false, "every member")
 	send.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(send)
+	cmd.AddCommand(send, smsReportCmd(g))
 	return cmd
+}
+
+func smsReportCmd(g *globals) *cobra.Command {
+	var tenant string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "report [--json]",
+		Short: "Where each campaign's messages stand: queued, refused, sent, failed, and what delivery receipts said",
+		Long: `Counts the tenant's SMS per campaign: queued (waiting for a write run), refused (by
+the policy or the provider), sent (accepted by the provider), failed; and of the sent,
+those the provider's delivery receipt says reached the handset, those it says did not
+(by the carrier's code) and those without a receipt yet. Receipts come in through a job
+reading the SMS connection's receipts stream, or the provider's push to the webhook.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, t, err := g.openTenant(ctx, tenant, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			rep, err := a.store.SMSReport(ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				for _, c := range rep {
+					if err := enc.Encode(c); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			for _, c := range rep {
+				fmt.Fprintf(g.stdout, "campaign %s (%s, template %s): %d queued, %d refused, %d sent, %d failed\n",
+					c.Campaign, c.Connection, c.Template, c.Queued, c.Refused, c.Sent, c.Failed)
+				undelivered := 0
+				codes := make([]string, 0, len(c.Undelivered))
+				for code, n := range c.Undelivered {
+					undelivered += n
+					codes = append(codes, fmt.Sprintf("%s %d", code, n))
+				}
+				sort.Strings(codes)
+				fmt.Fprintf(g.stdout, "  of the sent: %d reached the handset, %d did not", c.Delivered, undelivered)
+				if len(codes) > 0 {
+					fmt.Fprintf(g.stdout, " (%s)", strings.Join(codes, ", "))
+				}
+				fmt.Fprintf(g.stdout, ", %d without a receipt yet\n", c.NoReceipt)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only one in the config)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a campaign")
+	return c
 }
 
 // printSMSResult prints what a send queued and, grouped by reason, what it

@@ -91,6 +91,9 @@ func printResult(w io.Writer, r *engine.Result) {
 	for _, s := range r.Streams {
 		fmt.Fprintf(w, "%s/%s %s: %d records read, %d written, %d unchanged, %d new members, %d merges, %d dead-lettered, %d retries\n",
 			r.Tenant, r.Job, s.Stream, s.Records, s.Written, s.Unchanged, s.NewMembers, s.Merges, s.DeadLettered, s.Retries)
+		if s.Receipts+s.UnknownReceipts > 0 {
+			fmt.Fprintf(w, "%s/%s %s: %d delivery receipts filed, %d for messages the hub did not send\n", r.Tenant, r.Job, s.Stream, s.Receipts, s.UnknownReceipts)
+		}
 	}
 	if wr := r.Writes; wr != (engine.WriteResult{}) {
 		fmt.Fprintf(w, "%s/%s write-back: %d delivered, %d failed, %d refused, %d to retry\n", r.Tenant, r.Job, wr.Delivered, wr.Failed, wr.Refused, wr.Retrying)

@@ -145,8 +145,23 @@ type inbound struct {
 	at    time.Time
 }
 
-// report is one delivery report.
+// report is one delivery report: key is the action key the message was sent
+// with (OutId / SessionContext) when the provider echoes it, ref the
+// provider's message id (BizId / SerialNo).
 type report struct {
-	delivered bool
-	code      string
+	key, ref     string
+	delivered    bool
+	code, detail string
+	at           time.Time
+}
+
+// receipt renders a report as a record on the receipts stream, which the
+// hub files with the outbox item of the send.
+func (r report) receipt() sdk.Record {
+	id := "receipt:" + r.key
+	if r.key == "" {
+		id = "receipt:ref:" + r.ref
+	}
+	return sdk.Record{Stream: StreamReceipts, ID: id, UpdatedAt: r.at,
+		Receipt: &sdk.Receipt{ActionKey: r.key, PlatformRef: r.ref, Delivered: r.delivered, Code: r.code, Detail: r.detail, At: r.at}}
 }

@@ -276,13 +276,18 @@ func TestTencentRepliesBecomeConsent(t *testing.T) {
 	if err := c.Read(t.Context(), sdk.ReadRequest{Stream: sms.StreamReplies, Mode: sdk.ModeIncremental}, &again); err != nil || len(again.records) != 0 {
 		t.Fatalf("second read: %d records, %v", len(again.records), err)
 	}
-	// Receipts are consumed and counted, never emitted.
-	if r := write1(t, c, send("r1", "+8613800138011", map[string]string{sms.ParamTemplateParams: `["a"]`})); r.Status != sdk.StatusApplied {
-		t.Fatal(r.Err)
+	// A send's delivery report comes back as a receipt naming its action
+	// key (SessionContext) and the provider's SerialNo.
+	sent := write1(t, c, send("r1", "+8613800138011", map[string]string{sms.ParamTemplateParams: `["a"]`}))
+	if sent.Status != sdk.StatusApplied || sent.PlatformRef == "" {
+		t.Fatal(sent.Err)
 	}
 	var rc collect
-	if err := c.Read(t.Context(), sdk.ReadRequest{Stream: sms.StreamReceipts, Mode: sdk.ModeFull}, &rc); err != nil || len(rc.records) != 0 || len(rc.cps) == 0 {
+	if err := c.Read(t.Context(), sdk.ReadRequest{Stream: sms.StreamReceipts, Mode: sdk.ModeFull}, &rc); err != nil || len(rc.records) != 1 || len(rc.cps) == 0 {
 		t.Fatalf("receipts read: %d records, %d checkpoints, %v", len(rc.records), len(rc.cps), err)
+	}
+	if got := rc.records[0]; got.Stream != sms.StreamReceipts || got.Receipt == nil || *got.Receipt != (sdk.Receipt{ActionKey: "r1", PlatformRef: sent.PlatformRef, Delivered: true, Code: "DELIVRD", At: got.Receipt.At}) || got.Receipt.At.IsZero() {
+		t.Fatalf("receipt %+v %+v", got, got.Receipt)
 	}
 }
 
@@ -321,10 +326,13 @@ func TestWebhookPushes(t *testing.T) {
 	for _, p := range []sandbox.Provider{sandbox.Aliyun, sandbox.Tencent} {
 		t.Run(string(p), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, sandbox.Config{Provider: p, Replies: 8})
+			e := newEnv(t, sandbox.Config{Provider: p, Replies: 8, Unreachable: []string{"+8613800138013"}})
 			c := connect(t, e.cfg)
-			if r := write1(t, c, send("w1", "+8613800138012", map[string]string{sms.ParamTemplateParams: map[sandbox.Provider]string{sandbox.Aliyun: `{"name":"a"}`, sandbox.Tencent: `["a"]`}[p]})); r.Status != sdk.StatusApplied {
-				t.Fatal(r.Err)
+			params := map[string]string{sms.ParamTemplateParams: map[sandbox.Provider]string{sandbox.Aliyun: `{"name":"a"}`, sandbox.Tencent: `["a"]`}[p]}
+			reached := write1(t, c, send("w1", "+8613800138012", params))
+			lost := write1(t, c, send("w2", "+8613800138013", params))
+			if reached.Status != sdk.StatusApplied || lost.Status != sdk.StatusApplied {
+				t.Fatal(reached.Err, lost.Err)
 			}
 			var got []sdk.Record
 			wrong := webhookServer(t, c, "token=nope", &got)
@@ -336,17 +344,31 @@ func TestWebhookPushes(t *testing.T) {
 			}
 			srv := webhookServer(t, c, "token=cb-token-1234", &got)
 			n, err := e.sb.Push(t.Context(), srv.Client(), srv.URL)
-			if err != nil || n != 9 {
-				t.Fatalf("push delivered %d items, %v; want 8 replies and 1 receipt", n, err)
+			if err != nil || n != 10 {
+				t.Fatalf("push delivered %d items, %v; want 8 replies and 2 receipts", n, err)
 			}
 			// Seeded texts: TD, 好的…, 退订, r, " n ", 收到, T, 什么活动？ → 5 opt-outs.
-			if len(got) != 5 {
-				t.Fatalf("%d records from the push, want 5", len(got))
-			}
+			var optOuts int
+			receipts := map[string]sdk.Receipt{}
 			for _, r := range got {
-				if r.Stream != sms.StreamReplies || r.Member == nil || len(r.Member.Consents) != 1 || r.Member.Consents[0].OptIn {
+				switch {
+				case r.Stream == sms.StreamReplies && r.Member != nil && len(r.Member.Consents) == 1 && !r.Member.Consents[0].OptIn:
+					optOuts++
+				case r.Stream == sms.StreamReceipts && r.Receipt != nil && !r.Receipt.At.IsZero():
+					receipts[r.Receipt.PlatformRef] = *r.Receipt
+				default:
 					t.Fatalf("record %+v", r)
 				}
+			}
+			if optOuts != 5 || len(receipts) != 2 {
+				t.Fatalf("%d opt-outs and %d receipts from the push, want 5 and 2", optOuts, len(receipts))
+			}
+			// Alibaba echoes the action key (OutId); Tencent's status
+			// callback names the message by its SerialNo only.
+			ok, bad := receipts[reached.PlatformRef], receipts[lost.PlatformRef]
+			wantKey := map[sandbox.Provider][2]string{sandbox.Aliyun: {"w1", "w2"}, sandbox.Tencent: {"", ""}}[p]
+			if !ok.Delivered || ok.ActionKey != wantKey[0] || bad.Delivered || bad.ActionKey != wantKey[1] || bad.Code != "UNDELIV" || bad.Detail == "" {
+				t.Fatalf("receipts: reached %+v, unreachable %+v", ok, bad)
 			}
 		})
 	}

@@ -36,7 +36,8 @@ const (
 	// StreamReplies is uplink (inbound) messages; opt-out keywords become
 	// consent records.
 	StreamReplies = "replies"
-	// StreamReceipts is delivery reports; they are counted, not emitted.
+	// StreamReceipts is delivery reports, as receipt records the hub files
+	// with the outbox items of the sends.
 	StreamReceipts = "receipts"
 	// ActionSend sends one templated message to one phone.
 	ActionSend = "sms.send"
@@ -79,9 +80,10 @@ var Spec = sdk.Spec{
 				"reply once, so every read is incremental and the checkpoint only marks progress. Alibaba: HTTP push (SmsUp) to the connection's webhook only.",
 		},
 		{
-			Name: StreamReceipts, Kind: sdk.KindMembers, Cursor: "none", Incremental: true,
-			Description: "Delivery reports. They are counted (progress and a log line with delivered/failed totals) and emit no records: the canonical model has no " +
-				"delivery record yet. Tencent: pulled with PullSmsSendStatus (consumed). Alibaba: HTTP push (SmsReport) to the webhook only.",
+			Name: StreamReceipts, Kind: sdk.KindReceipts, Cursor: "none", Incremental: true,
+			Description: "Delivery reports, as receipts naming the send by its action key (OutId / SessionContext) or the provider's message id " +
+				"(BizId / SerialNo): the hub files each with the send's outbox item (hub sms report). Tencent: pulled with PullSmsSendStatus, a queue " +
+				"that returns each report once; its status callback names the message by SerialNo only. Alibaba: HTTP push (SmsReport) to the webhook only.",
 		},
 	},
 	Actions: []sdk.ActionSpec{{

@@ -79,11 +79,11 @@ func (k *Connector) readReplies(ctx context.Context, out sdk.Emitter) error {
 	return nil
 }
 
-// readReceipts drains the provider's delivery report queue and counts the
-// reports: they emit no records (README: Delivery receipts).
+// readReceipts drains the provider's delivery report queue, emitting each
+// report as a receipt record and a checkpoint after each page; the hub files
+// them with the outbox items of the sends.
 func (k *Connector) readReceipts(ctx context.Context, out sdk.Emitter) error {
 	var total, delivered int64
-	failed := map[string]int64{}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -96,8 +96,9 @@ func (k *Connector) readReceipts(ctx context.Context, out sdk.Emitter) error {
 			total++
 			if r.delivered {
 				delivered++
-			} else {
-				failed[r.code]++
+			}
+			if err := out.Emit(ctx, r.receipt()); err != nil {
+				return err
 			}
 		}
 		cp, _ := json.Marshal(replyCursor{Pulled: total})
@@ -111,11 +112,7 @@ func (k *Connector) readReceipts(ctx context.Context, out sdk.Emitter) error {
 			break
 		}
 	}
-	ev := k.host.Log().Info().Int64("receipts", total).Int64("delivered", delivered).Int64("failed", total-delivered)
-	for code, n := range failed {
-		ev = ev.Int64("failed_"+code, n)
-	}
-	ev.Msg("sms delivery receipts counted")
+	k.host.Log().Info().Int64("receipts", total).Int64("delivered", delivered).Int64("undelivered", total-delivered).Msg("sms delivery receipts pulled")
 	return nil
 }
 

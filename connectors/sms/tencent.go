@@ -220,7 +220,8 @@ func (t *tencent) pullReceipts(ctx context.Context, limit int) ([]report, error)
 	out := make([]report, 0, len(resp.Response.PullSmsSendStatusSet))
 	for _, r := range resp.Response.PullSmsSendStatusSet {
 		if r != nil {
-			out = append(out, report{delivered: str(r.ReportStatus) == "SUCCESS", code: str(r.Description)})
+			out = append(out, report{key: str(r.SessionContext), ref: str(r.SerialNo), delivered: str(r.ReportStatus) == "SUCCESS",
+				code: str(r.Description), at: time.Unix(int64(u64(r.UserReceiveTime)), 0).UTC()})
 		}
 	}
 	return out, nil

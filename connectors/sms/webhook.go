@@ -26,7 +26,7 @@ import (
 // must carry ?token=<callback_token>; the token is checked in constant time
 // before the body is parsed, and a request without it is refused as auth.
 // Replies that are opt-out keywords come back as records on the replies
-// stream; delivery reports are counted in the log. An unreadable body is
+// stream, delivery reports as receipt records on the receipts stream. An unreadable body is
 // acknowledged (redelivery would not help) and returned as a bad record.
 func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (sdk.WebhookResponse, error) {
 	if req.Method != http.MethodPost {
@@ -42,14 +42,14 @@ func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (
 	}
 	body := bytes.TrimSpace(req.Body)
 	var (
-		ins      []inbound
-		receipts int
-		err      error
+		ins     []inbound
+		reports []report
+		err     error
 	)
 	if k.provider == ProviderTencent {
-		ins, receipts, err = parseTencentCallback(body)
+		ins, reports, err = parseTencentCallback(body)
 	} else {
-		ins, receipts, err = parseAliyunPush(body)
+		ins, reports, err = parseAliyunPush(body)
 	}
 	if err != nil {
 		bad := sdk.Record{Stream: StreamReplies, Bad: &sdk.BadRecord{Reason: err.Error(), Raw: req.Body, Location: "callback body"}}
@@ -61,8 +61,8 @@ func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (
 			records = append(records, rec)
 		}
 	}
-	if receipts > 0 {
-		k.host.Log().Info().Int("receipts", receipts).Msg("sms delivery receipts received")
+	for _, r := range reports {
+		records = append(records, r.receipt())
 	}
 	return k.ack(records), nil
 }
@@ -85,29 +85,37 @@ type aliyunPushItem struct {
 	// SmsReport only.
 	ReportTime string `json:"report_time"`
 	BizID      string `json:"biz_id"`
+	OutID      string `json:"out_id"`
+	Success    bool   `json:"success"`
+	ErrCode    string `json:"err_code"`
+	ErrMsg     string `json:"err_msg"`
 }
 
 // parseAliyunPush reads a push: items with content are SmsUp replies,
 // the others SmsReport receipts.
-func parseAliyunPush(body []byte) ([]inbound, int, error) {
+func parseAliyunPush(body []byte) ([]inbound, []report, error) {
 	var items []aliyunPushItem
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, 0, errBody("an Alibaba push is a JSON array of SmsReport or SmsUp items")
+		return nil, nil, errBody("an Alibaba push is a JSON array of SmsReport or SmsUp items")
 	}
 	var ins []inbound
-	receipts := 0
+	var reports []report
 	for _, it := range items {
 		if it.ReportTime != "" || it.BizID != "" {
-			receipts++
+			at, err := mapping.ParseShanghai(it.ReportTime)
+			if err != nil || (it.OutID == "" && it.BizID == "") {
+				return nil, nil, errBody("an SmsReport item needs a valid report_time and an out_id or biz_id")
+			}
+			reports = append(reports, report{key: it.OutID, ref: it.BizID, delivered: it.Success, code: it.ErrCode, detail: it.ErrMsg, at: at})
 			continue
 		}
 		at, err := mapping.ParseShanghai(it.SendTime)
 		if err != nil {
-			return nil, 0, errBody("an SmsUp item has no valid send_time")
+			return nil, nil, errBody("an SmsUp item has no valid send_time")
 		}
 		ins = append(ins, inbound{phone: it.PhoneNumber, text: it.Content, sign: it.SignName, at: at})
 	}
-	return ins, receipts, nil
+	return ins, reports, nil
 }
 
 // tencentReply is Tencent's reply callback.
@@ -119,29 +127,47 @@ type tencentReply struct {
 	Time       json.Number `json:"time"`
 }
 
+// tencentStatus is one item of Tencent's delivery status callback. It does
+// not echo the SessionContext: the send's SerialNo comes back as sid.
+type tencentStatus struct {
+	UserReceiveTime string `json:"user_receive_time"`
+	ReportStatus    string `json:"report_status"`
+	ErrMsg          string `json:"errmsg"`
+	Description     string `json:"description"`
+	SID             string `json:"sid"`
+}
+
 // parseTencentCallback reads a status callback (an array) or a reply
 // callback (an object).
-func parseTencentCallback(body []byte) ([]inbound, int, error) {
+func parseTencentCallback(body []byte) ([]inbound, []report, error) {
 	if len(body) > 0 && body[0] == '[' {
-		var items []json.RawMessage
+		var items []tencentStatus
 		if err := json.Unmarshal(body, &items); err != nil {
-			return nil, 0, errBody("a Tencent status callback is a JSON array")
+			return nil, nil, errBody("a Tencent status callback is a JSON array of status objects")
 		}
-		return nil, len(items), nil
+		reports := make([]report, 0, len(items))
+		for _, it := range items {
+			at, err := mapping.ParseShanghai(it.UserReceiveTime)
+			if err != nil || it.SID == "" {
+				return nil, nil, errBody("a Tencent status item needs a sid and a valid user_receive_time")
+			}
+			reports = append(reports, report{ref: it.SID, delivered: it.ReportStatus == "SUCCESS", code: it.ErrMsg, detail: it.Description, at: at})
+		}
+		return nil, reports, nil
 	}
 	var r tencentReply
 	if err := json.Unmarshal(body, &r); err != nil || r.Mobile == "" {
-		return nil, 0, errBody("a Tencent reply callback is a JSON object with mobile and text")
+		return nil, nil, errBody("a Tencent reply callback is a JSON object with mobile and text")
 	}
 	sec, err := strconv.ParseInt(r.Time.String(), 10, 64)
 	if err != nil {
-		return nil, 0, errBody("a Tencent reply callback has no unix time")
+		return nil, nil, errBody("a Tencent reply callback has no unix time")
 	}
 	phone, err := tencentE164(r.NationCode, r.Mobile)
 	if err != nil {
 		phone = r.Mobile // replyRecord turns it into a bad record
 	}
-	return []inbound{{phone: phone, text: r.Text, sign: r.Sign, at: time.Unix(sec, 0).UTC()}}, 0, nil
+	return []inbound{{phone: phone, text: r.Text, sign: r.Sign, at: time.Unix(sec, 0).UTC()}}, nil, nil
 }
 
 type errBody string

@@ -131,7 +131,10 @@ type StreamResult struct {
 	Stream                           string
 	Records, Written, Unchanged      int64
 	DeadLettered, NewMembers, Merges int64
-	Retries                          int
+	// Receipts were filed with their outbox items; UnknownReceipts matched
+	// none.
+	Receipts, UnknownReceipts int64
+	Retries                   int
 }
 
 // WriteResult counts delivered write-back actions.
@@ -381,6 +384,8 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				sr.DeadLettered += int64(br.DeadLettered)
 				sr.NewMembers += int64(br.NewMembers)
 				sr.Merges += int64(br.Merges)
+				sr.Receipts += int64(br.Receipts)
+				sr.UnknownReceipts += int64(br.UnknownReceipts)
 				if b.Checkpoint != nil {
 					progressed = true
 				}
@@ -646,7 +651,7 @@ func (e *Engine) deliver(ctx context.Context, tenant *config.Tenant, job *config
 				return wr, fmt.Errorf("write to %s: %w", conn.ID, err)
 			}
 			for i, r := range results {
-				or := store.OutboxResult{ID: send[i].ID, Status: r.Status}
+				or := store.OutboxResult{ID: send[i].ID, Status: r.Status, PlatformRef: r.PlatformRef}
 				if r.Err != nil {
 					or.Error = r.Err.Error()
 				}

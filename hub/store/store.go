@@ -98,6 +98,9 @@ type Store interface {
 	// allowed recipient for the connection; a refused recipient is recorded
 	// with its reason, never dropped silently.
 	QueueSMS(ctx context.Context, tenant string, req SMSRequest, policy *campaign.Policy) (*SMSResult, error)
+	// SMSReport counts a tenant's SMS sends per campaign, with what the
+	// providers' delivery receipts said of them.
+	SMSReport(ctx context.Context, tenant string) ([]SMSCampaignReport, error)
 
 	// ConfigPatch returns a connection's stored config patch (rotated tokens).
 	ConfigPatch(ctx context.Context, tenant, connection string) ([]byte, error)
@@ -142,6 +145,9 @@ type BatchResult struct {
 	// Erased records belong to erased people (a tombstone matched): they
 	// were dropped.
 	Erased int
+	// Receipts were filed with their outbox items; UnknownReceipts matched
+	// no item (a message another system sent through the same account).
+	Receipts, UnknownReceipts int
 }
 
 // MemberView is a unified member as the CLI and export show it.
@@ -212,6 +218,9 @@ type OutboxResult struct {
 	// Retry keeps a failed action queued for another attempt.
 	Retry bool
 	Error string
+	// PlatformRef is the platform's id for what was done; a later receipt
+	// may name the action by it.
+	PlatformRef string
 }
 
 // RunResult is how a run ended.
@@ -349,6 +358,24 @@ type SMSResult struct {
 	Campaign string       `json:"campaign"`
 	Queued   int          `json:"queued"`
 	Refused  []SMSRefusal `json:"refused"`
+}
+
+// SMSCampaignReport is where one campaign's messages stand.
+type SMSCampaignReport struct {
+	Campaign   string `json:"campaign"`
+	Connection string `json:"connection"`
+	Template   string `json:"template"`
+	// By outbox status: waiting for a write run, refused by the policy or
+	// the provider, accepted by the provider, failed.
+	Queued  int `json:"queued"`
+	Refused int `json:"refused"`
+	Sent    int `json:"sent"`
+	Failed  int `json:"failed"`
+	// Of the sent: the receipt said it reached the handset, said it did not
+	// (counted by the provider's code), or has not come yet.
+	Delivered   int            `json:"delivered"`
+	Undelivered map[string]int `json:"undelivered"`
+	NoReceipt   int            `json:"no_receipt"`
 }
 
 // SMSRefusal is a recipient the policy refused, with why.

@@ -312,7 +312,8 @@ func testReads(t *testing.T, h Harness, c client, stream string) {
 			t.Fatalf("record %s returned twice by one full read", r.ID)
 		}
 		seen[r.ID] = true
-		kindOK := (spec.Kind == sdk.KindMembers && r.Member != nil) || (spec.Kind == sdk.KindOrders && r.Order != nil) || (spec.Kind == sdk.KindPoints && r.Points != nil)
+		kindOK := (spec.Kind == sdk.KindMembers && r.Member != nil) || (spec.Kind == sdk.KindOrders && r.Order != nil) || (spec.Kind == sdk.KindPoints && r.Points != nil) ||
+			(spec.Kind == sdk.KindReceipts && r.Receipt != nil)
 		if !kindOK {
 			t.Fatalf("record %s is not of the stream's kind %s", r.ID, spec.Kind)
 		}

@@ -280,7 +280,7 @@ func (s *Server) aliyunSendSms(w http.ResponseWriter, p url.Values) {
 			s.byKey[outID] = len(s.messages)
 		}
 		s.messages = append(s.messages, m)
-		s.receipts = append(s.receipts, receipt{msg: m, at: now.Add(time.Second)})
+		s.receipts = append(s.receipts, s.receiptOf(m, now))
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"Code": AliyunOK, "Message": "OK", "BizId": bizID, "RequestId": reqID})
 }
@@ -391,9 +391,13 @@ func (s *Server) aliyunQuerySmsSign(w http.ResponseWriter, p url.Values) {
 func aliyunReports(recs []receipt) []map[string]any {
 	out := make([]map[string]any, 0, len(recs))
 	for _, r := range recs {
+		ok, code, text := true, "DELIVERED", "用户接收成功"
+		if r.undelivered {
+			ok, code, text = false, "UNDELIV", "用户接收失败"
+		}
 		out = append(out, map[string]any{
 			"phone_number": nationalNumber(r.msg.Phone), "send_time": mapping.FormatShanghai(r.msg.SentAt),
-			"report_time": mapping.FormatShanghai(r.at), "success": true, "err_code": "DELIVERED", "err_msg": "用户接收成功",
+			"report_time": mapping.FormatShanghai(r.at), "success": ok, "err_code": code, "err_msg": text,
 			"sms_size": strconv.Itoa(parts(r.msg.Content)), "biz_id": r.msg.ID, "out_id": r.msg.Key,
 		})
 	}

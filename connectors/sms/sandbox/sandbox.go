@@ -77,6 +77,10 @@ type Config struct {
 	// Replies is how many uplink replies are waiting at start, from the seeded
 	// people (sandboxdata), a mix of opt-outs and other text; default 0.
 	Replies int
+	// Unreachable are numbers (E.164) whose messages the provider accepts
+	// but that never reach the handset: their delivery reports say so, with
+	// the carrier status UNDELIV (the fact sheet lists no failure codes).
+	Unreachable []string
 	// TencentDailyLimit is the per-number, per-natural-day cap (UTC+8) of
 	// Tencent's default policy; default 10 (fact sheet §2.5 reports a newer
 	// default of 2, which the console can change; 10 keeps demos usable).
@@ -133,8 +137,14 @@ type Reply struct {
 
 // receipt is one delivery report.
 type receipt struct {
-	msg Message
-	at  time.Time
+	msg         Message
+	at          time.Time
+	undelivered bool
+}
+
+// receiptOf is the delivery report of an accepted message.
+func (s *Server) receiptOf(m Message, now time.Time) receipt {
+	return receipt{msg: m, at: now.Add(time.Second), undelivered: slices.Contains(s.cfg.Unreachable, m.Phone)}
 }
 
 // Fault makes the next Count requests for Action fail. Alibaba answers

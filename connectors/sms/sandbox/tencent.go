@@ -212,7 +212,7 @@ func (s *Server) tencentSendSms(w http.ResponseWriter, body []byte) {
 			s.byKey[key] = len(s.messages)
 		}
 		s.messages = append(s.messages, m)
-		s.receipts = append(s.receipts, receipt{msg: m, at: now.Add(time.Second)})
+		s.receipts = append(s.receipts, s.receiptOf(m, now))
 		st["SerialNo"], st["Fee"], st["Code"], st["Message"] = m.ID, parts(content), TencentOk, "send success"
 		set = append(set, st)
 	}
@@ -353,9 +353,13 @@ func (s *Server) tencentTemplates(w http.ResponseWriter, body []byte) {
 }
 
 func tencentStatusItem(r receipt) map[string]any {
+	status, code := "SUCCESS", "DELIVRD"
+	if r.undelivered {
+		status, code = "FAIL", "UNDELIV"
+	}
 	return map[string]any{
 		"UserReceiveTime": r.at.Unix(), "CountryCode": "86", "SubscriberNumber": nationalNumber(r.msg.Phone),
-		"PhoneNumber": r.msg.Phone, "SerialNo": r.msg.ID, "ReportStatus": "SUCCESS", "Description": "DELIVRD",
+		"PhoneNumber": r.msg.Phone, "SerialNo": r.msg.ID, "ReportStatus": status, "Description": code,
 		"SessionContext": r.msg.Key,
 	}
 }
@@ -372,9 +376,13 @@ func (s *Server) tencentReplyItem(r Reply) map[string]any {
 func tencentStatusCallbacks(recs []receipt) []map[string]any {
 	out := make([]map[string]any, 0, len(recs))
 	for _, r := range recs {
+		status, code, text := "SUCCESS", "DELIVRD", "用户短信送达成功"
+		if r.undelivered {
+			status, code, text = "FAIL", "UNDELIV", "用户短信未送达"
+		}
 		out = append(out, map[string]any{
 			"user_receive_time": mapping.FormatShanghai(r.at), "nationcode": "86", "mobile": nationalNumber(r.msg.Phone),
-			"report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功", "sid": r.msg.ID,
+			"report_status": status, "errmsg": code, "description": text, "sid": r.msg.ID,
 		})
 	}
 	return out

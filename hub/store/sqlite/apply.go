@@ -25,6 +25,8 @@ const (
 	kindMember = "member"
 	kindOrder  = "order"
 	kindPoints = "points"
+	// A receipt is filed with its outbox item; it has no sources row.
+	kindReceipt = "receipt"
 )
 
 // recRef names a platform record.
@@ -200,6 +202,9 @@ func (s *Store) prepare(r sdk.Record, ref recRef, rules *identity.Rules, salt []
 	case r.Bad != nil:
 		p.dead = r.Bad
 		return p, nil
+	case r.Receipt != nil:
+		p.kind = kindReceipt
+		return p, nil
 	case r.Member != nil:
 		p.kind, ids = kindMember, r.Member.Identities
 	case r.Order != nil:
@@ -330,6 +335,12 @@ func (a *applier) applyBatch(b store.Batch, recs []*prepared) error {
 			}
 			continue
 		}
+		if p.kind == kindReceipt {
+			if err := a.fileReceipt(b.Connection, r.Receipt); err != nil {
+				return err
+			}
+			continue
+		}
 		p.old = nil
 		if old, ok := existing[r.ID]; ok {
 			if bytes.Equal(old.hash, p.hash) {
@@ -361,6 +372,41 @@ func (a *applier) applyBatch(b store.Batch, recs []*prepared) error {
 		ON CONFLICT (tenant, job, stream) DO UPDATE SET checkpoint = COALESCE(excluded.checkpoint, stream_state.checkpoint),
 		records = stream_state.records + excluded.records, status = 'running', updated_at = excluded.updated_at`,
 		b.Tenant, b.Job, b.Stream, b.Checkpoint, len(b.Records), a.at/1000)
+}
+
+// fileReceipt records a delivery receipt on the connection's outbox item of
+// its action key, or else of its platform ref. A later receipt replaces an
+// earlier one; an older one changes nothing, so a redelivered receipt is
+// harmless.
+func (a *applier) fileReceipt(conn string, c *sdk.Receipt) error {
+	outcome := "undelivered"
+	if c.Delivered {
+		outcome = "delivered"
+	}
+	res, err := a.execResult(`UPDATE outbox SET receipt = ?1, receipt_code = ?2, receipt_detail = ?3, receipt_at = ?4
+		WHERE tenant = ?5 AND connection = ?6 AND ((?7 != '' AND action_key = ?7) OR (?7 = '' AND ?8 != '' AND platform_ref = ?8))
+		AND (receipt_at IS NULL OR receipt_at <= ?4)`,
+		outcome, c.Code, c.Detail, c.At.UnixMilli(), a.tenant, conn, c.ActionKey, c.PlatformRef)
+	if err != nil {
+		return fmt.Errorf("file receipt: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		a.res.Receipts++
+		return nil
+	}
+	// No item now: unknown, or one that holds a later receipt already.
+	var known bool
+	err = a.tx.QueryRowContext(a.ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE tenant = ?1 AND connection = ?2
+		AND ((?3 != '' AND action_key = ?3) OR (?3 = '' AND ?4 != '' AND platform_ref = ?4)))`, a.tenant, conn, c.ActionKey, c.PlatformRef).Scan(&known)
+	if err != nil {
+		return fmt.Errorf("file receipt: %w", err)
+	}
+	if known {
+		a.res.Receipts++
+	} else {
+		a.res.UnknownReceipts++
+	}
+	return nil
 }
 
 // loadStored returns the stored hash, member and keys of a batch's records.

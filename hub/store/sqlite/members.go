@@ -458,9 +458,10 @@ func (s *Store) CompleteActions(ctx context.Context, tenant string, results []st
 			}
 			// A delivered action no longer needs the identities it captured
 			// (an erasure's are all that is left of the person).
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, updated_at = ?,
-				target = CASE WHEN ?1 = 'delivered' THEN '' ELSE target END WHERE tenant = ? AND id = ?`,
-				status, r.Error, now, tenant, r.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?1, attempts = attempts + 1, last_error = ?2, updated_at = ?3,
+				platform_ref = CASE WHEN ?6 != '' THEN ?6 ELSE platform_ref END,
+				target = CASE WHEN ?1 = 'delivered' THEN '' ELSE target END WHERE tenant = ?4 AND id = ?5`,
+				status, r.Error, now, tenant, r.ID, r.PlatformRef); err != nil {
 				return fmt.Errorf("complete action %d: %w", r.ID, err)
 			}
 			if status != "delivered" {

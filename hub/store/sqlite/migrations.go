@@ -223,4 +223,14 @@ var migrations = []string{
 		('outbox', 'outbox_pending', '10000 10000 2000 1000 1'),
 		('stream_state', 'stream_state', '100 100 10 1');
 	ANALYZE sqlite_schema;`,
+	// 2: delivery receipts. platform_ref is the platform's id for a
+	// delivered action (an SMS's BizId / SerialNo); receipt is what the
+	// platform reported later: '' none yet, 'delivered' (reached the
+	// handset) or 'undelivered', with its code, text and time.
+	`ALTER TABLE outbox ADD COLUMN platform_ref TEXT NOT NULL DEFAULT '';
+	ALTER TABLE outbox ADD COLUMN receipt TEXT NOT NULL DEFAULT '';
+	ALTER TABLE outbox ADD COLUMN receipt_code TEXT NOT NULL DEFAULT '';
+	ALTER TABLE outbox ADD COLUMN receipt_detail TEXT NOT NULL DEFAULT '';
+	ALTER TABLE outbox ADD COLUMN receipt_at INTEGER;
+	CREATE INDEX outbox_platform_ref ON outbox (tenant, connection, platform_ref) WHERE platform_ref != '';`,
 }

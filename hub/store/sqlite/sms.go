@@ -200,3 +200,49 @@ func (s *Store) smsTarget(ctx context.Context, tenant, member, subject string) (
 	})
 	return target, err
 }
+
+// SMSReport implements store.Store.
+func (s *Store) SMSReport(ctx context.Context, tenant string) ([]store.SMSCampaignReport, error) {
+	var out []store.SMSCampaignReport
+	index := map[[2]string]int{} // campaign, connection → out
+	err := eachRow(ctx, s.db, `SELECT COALESCE(json_extract(params, '$.campaign'), ''), connection, COALESCE(json_extract(params, '$.template'), ''),
+		status, receipt, receipt_code, COUNT(*), MIN(created_at)
+		FROM outbox WHERE tenant = ? AND type = ? GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 8, 1, 2`, []any{tenant, store.ActionSMSSend}, func(r *sql.Rows) error {
+		var campaign, conn, template, status, receipt, code string
+		var n int
+		var first int64
+		if err := r.Scan(&campaign, &conn, &template, &status, &receipt, &code, &n, &first); err != nil {
+			return err
+		}
+		i, ok := index[[2]string{campaign, conn}]
+		if !ok {
+			i = len(out)
+			index[[2]string{campaign, conn}] = i
+			out = append(out, store.SMSCampaignReport{Campaign: campaign, Connection: conn, Template: template, Undelivered: map[string]int{}})
+		}
+		c := &out[i]
+		switch status {
+		case "pending":
+			c.Queued += n
+		case "refused":
+			c.Refused += n
+		case "failed":
+			c.Failed += n
+		case "delivered":
+			c.Sent += n
+			switch receipt {
+			case "delivered":
+				c.Delivered += n
+			case "undelivered":
+				c.Undelivered[code] += n
+			default:
+				c.NoReceipt += n
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sms report of %s: %w", tenant, err)
+	}
+	return out, nil
+}

@@ -1,6 +1,8 @@
 package sqlite_test
 
 import (
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -98,5 +100,73 @@ func TestQueueActionTargetsOnlyTheConnectionsOwnPhones(t *testing.T) {
 	wx, err := s.PendingActions(ctx, "t1", "wechat", []string{"member.level"}, 10)
 	if err != nil || len(wx) != 1 || slices.ContainsFunc(wx[0].Action.Target, func(id mapping.Identity) bool { return id.Type == mapping.IDPhone }) {
 		t.Fatalf("wechat = %+v, %v: no phone came from WeChat", wx, err)
+	}
+}
+
+// Delivery receipts are filed with the outbox items of their sends, by
+// action key or by the provider's message id; the report counts them.
+func TestReceiptsAreFiledWithTheirSends(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, mapping.Shanghai)
+	var recs []sdk.Record
+	for i := range 4 {
+		r := member(fmt.Sprintf("C%d", i), card(fmt.Sprintf("C%d", i)), phone(fmt.Sprintf("139 3100 000%d", i)))
+		r.Member.Consents = []mapping.Consent{{Channel: mapping.ConsentSMS, OptIn: true, Source: "pos", At: at.Add(-time.Hour)}}
+		recs = append(recs, r)
+	}
+	apply(t, s, "pos", nil, recs...)
+	policy := campaign.DefaultPolicy()
+	policy.Templates = map[string]campaign.Template{"NOTE": {Text: "您的积分已更新"}}
+	sent, err := s.QueueSMS(ctx, "t1", store.SMSRequest{Connection: "sms", Template: "NOTE", All: true, At: at}, &policy)
+	if err != nil || sent.Queued != 4 {
+		t.Fatalf("queued %+v, %v", sent, err)
+	}
+	items, err := s.PendingActions(ctx, "t1", "sms", []string{store.ActionSMSSend}, 10)
+	if err != nil || len(items) != 4 {
+		t.Fatalf("pending %d, %v", len(items), err)
+	}
+	// Three accepted by the provider (with its message ids), one failed.
+	results := []store.OutboxResult{
+		{ID: items[0].ID, Status: sdk.StatusApplied, PlatformRef: "biz-0"},
+		{ID: items[1].ID, Status: sdk.StatusApplied, PlatformRef: "biz-1"},
+		{ID: items[2].ID, Status: sdk.StatusApplied, PlatformRef: "biz-2"},
+		{ID: items[3].ID, Status: sdk.StatusFailed, Error: "isv.MOBILE_NUMBER_ILLEGAL"},
+	}
+	if err := s.CompleteActions(ctx, "t1", results); err != nil {
+		t.Fatal(err)
+	}
+	receipt := func(id string, c sdk.Receipt) sdk.Record {
+		return sdk.Record{ID: id, UpdatedAt: c.At, Receipt: &c}
+	}
+	batch := []sdk.Record{
+		// By action key (Alibaba's out_id, Tencent's SessionContext).
+		receipt("r0", sdk.Receipt{ActionKey: items[0].Action.Key, PlatformRef: "biz-0", Delivered: true, Code: "DELIVRD", At: at.Add(time.Minute)}),
+		// By message id only (Tencent's status callback).
+		receipt("r1", sdk.Receipt{PlatformRef: "biz-1", Code: "UNDELIV", Detail: "用户短信未送达", At: at.Add(time.Minute)}),
+		// Another system's message on the same account.
+		receipt("r9", sdk.Receipt{PlatformRef: "biz-other", Delivered: true, Code: "DELIVRD", At: at.Add(time.Minute)}),
+	}
+	res, err := s.ApplyBatch(ctx, store.Batch{Tenant: "t1", Job: "receipts", Connection: "sms", Stream: "receipts", Records: batch, At: at.Add(2 * time.Minute)})
+	if err != nil || res.Receipts != 2 || res.UnknownReceipts != 1 || res.Written != 0 || res.NewMembers != 0 {
+		t.Fatalf("apply receipts = %+v, %v", res, err)
+	}
+	// A report from before the one filed changes nothing; the same report
+	// again neither.
+	late := receipt("r0-old", sdk.Receipt{ActionKey: items[0].Action.Key, Code: "ACCEPTD", At: at})
+	if res, err := s.ApplyBatch(ctx, store.Batch{Tenant: "t1", Job: "receipts", Connection: "sms", Stream: "receipts", Records: []sdk.Record{late, batch[0]}, At: at.Add(3 * time.Minute)}); err != nil || res.Receipts != 2 {
+		t.Fatalf("older receipt = %+v, %v", res, err)
+	}
+	rep, err := s.SMSReport(ctx, "t1")
+	if err != nil || len(rep) != 1 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	want := store.SMSCampaignReport{Campaign: sent.Campaign, Connection: "sms", Template: "NOTE", Sent: 3, Failed: 1, Delivered: 1, Undelivered: map[string]int{"UNDELIV": 1}, NoReceipt: 1}
+	if !reflect.DeepEqual(rep[0], want) {
+		t.Fatalf("report\n got %+v\nwant %+v", rep[0], want)
+	}
+	if st, _ := s.Stats(ctx, "t1"); st.Sources != 4 {
+		t.Fatalf("receipts made source records: %+v", st)
 	}
 }

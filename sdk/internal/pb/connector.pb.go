@@ -241,7 +241,7 @@ func (x ActionResult_Status) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ActionResult_Status.Descriptor instead.
 func (ActionResult_Status) EnumDescriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{28, 0}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{29, 0}
 }
 
 type Empty struct {
@@ -2149,6 +2149,95 @@ func (x *BadRecord) GetLocation() string {
 	return ""
 }
 
+// Receipt is the platform's later report on an action the hub delivered
+// (an SMS reaching the handset, or not). The hub files it with the outbox
+// item of action_key, or, when the platform does not echo the key, of
+// platform_ref (the ActionResult's).
+type Receipt struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ActionKey   string                 `protobuf:"bytes,1,opt,name=action_key,json=actionKey,proto3" json:"action_key,omitempty"`
+	PlatformRef string                 `protobuf:"bytes,2,opt,name=platform_ref,json=platformRef,proto3" json:"platform_ref,omitempty"`
+	Delivered   bool                   `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// code is the platform's status code (DELIVRD, UNDELIV…); detail its text.
+	Code          string `protobuf:"bytes,4,opt,name=code,proto3" json:"code,omitempty"`
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	AtMs          int64  `protobuf:"varint,6,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Receipt) Reset() {
+	*x = Receipt{}
+	mi := &file_channelhub_v1_connector_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Receipt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Receipt) ProtoMessage() {}
+
+func (x *Receipt) ProtoReflect() protoreflect.Message {
+	mi := &file_channelhub_v1_connector_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
+func (*Receipt) Descriptor() ([]byte, []int) {
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Receipt) GetActionKey() string {
+	if x != nil {
+		return x.ActionKey
+	}
+	return ""
+}
+
+func (x *Receipt) GetPlatformRef() string {
+	if x != nil {
+		return x.PlatformRef
+	}
+	return ""
+}
+
+func (x *Receipt) GetDelivered() bool {
+	if x != nil {
+		return x.Delivered
+	}
+	return false
+}
+
+func (x *Receipt) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Receipt) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *Receipt) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
 type Record struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Stream string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
@@ -2162,6 +2251,7 @@ type Record struct {
 	//	*Record_Order
 	//	*Record_Points
 	//	*Record_Bad
+	//	*Record_Receipt
 	Data          isRecord_Data `protobuf_oneof:"data"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2169,7 +2259,7 @@ type Record struct {
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[26]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2271,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[26]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2284,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{26}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Record) GetStream() string {
@@ -2268,6 +2358,15 @@ func (x *Record) GetBad() *BadRecord {
 	return nil
 }
 
+func (x *Record) GetReceipt() *Receipt {
+	if x != nil {
+		if x, ok := x.Data.(*Record_Receipt); ok {
+			return x.Receipt
+		}
+	}
+	return nil
+}
+
 type isRecord_Data interface {
 	isRecord_Data()
 }
@@ -2288,6 +2387,10 @@ type Record_Bad struct {
 	Bad *BadRecord `protobuf:"bytes,13,opt,name=bad,proto3,oneof"`
 }
 
+type Record_Receipt struct {
+	Receipt *Receipt `protobuf:"bytes,14,opt,name=receipt,proto3,oneof"`
+}
+
 func (*Record_Member) isRecord_Data() {}
 
 func (*Record_Order) isRecord_Data() {}
@@ -2295,6 +2398,8 @@ func (*Record_Order) isRecord_Data() {}
 func (*Record_Points) isRecord_Data() {}
 
 func (*Record_Bad) isRecord_Data() {}
+
+func (*Record_Receipt) isRecord_Data() {}
 
 type Action struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2311,7 +2416,7 @@ type Action struct {
 
 func (x *Action) Reset() {
 	*x = Action{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[27]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2428,7 @@ func (x *Action) String() string {
 func (*Action) ProtoMessage() {}
 
 func (x *Action) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[27]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +2441,7 @@ func (x *Action) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Action.ProtoReflect.Descriptor instead.
 func (*Action) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{27}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Action) GetKey() string {
@@ -2379,7 +2484,7 @@ type ActionResult struct {
 
 func (x *ActionResult) Reset() {
 	*x = ActionResult{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[28]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2391,7 +2496,7 @@ func (x *ActionResult) String() string {
 func (*ActionResult) ProtoMessage() {}
 
 func (x *ActionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[28]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2404,7 +2509,7 @@ func (x *ActionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActionResult.ProtoReflect.Descriptor instead.
 func (*ActionResult) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{28}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ActionResult) GetKey() string {
@@ -2445,7 +2550,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[29]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2562,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[29]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2575,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{29}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WriteRequest) GetCtx() *CallContext {
@@ -2496,7 +2601,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[30]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2508,7 +2613,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[30]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2521,7 +2626,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{30}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WriteResponse) GetResults() []*ActionResult {
@@ -2545,7 +2650,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[31]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2662,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[31]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2675,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{31}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WebhookRequest) GetCtx() *CallContext {
@@ -2627,7 +2732,7 @@ type WebhookResponse struct {
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[32]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2639,7 +2744,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[32]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2652,7 +2757,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{32}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -2692,7 +2797,7 @@ type TokenKey struct {
 
 func (x *TokenKey) Reset() {
 	*x = TokenKey{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[33]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2809,7 @@ func (x *TokenKey) String() string {
 func (*TokenKey) ProtoMessage() {}
 
 func (x *TokenKey) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[33]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2822,7 @@ func (x *TokenKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenKey.ProtoReflect.Descriptor instead.
 func (*TokenKey) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{33}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TokenKey) GetKey() string {
@@ -2738,7 +2843,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[34]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +2855,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[34]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +2868,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{34}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Token) GetValue() string {
@@ -2798,7 +2903,7 @@ type PutTokenRequest struct {
 
 func (x *PutTokenRequest) Reset() {
 	*x = PutTokenRequest{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[35]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +2915,7 @@ func (x *PutTokenRequest) String() string {
 func (*PutTokenRequest) ProtoMessage() {}
 
 func (x *PutTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[35]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +2928,7 @@ func (x *PutTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutTokenRequest.ProtoReflect.Descriptor instead.
 func (*PutTokenRequest) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{35}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutTokenRequest) GetKey() string {
@@ -2858,7 +2963,7 @@ type InvalidateTokenRequest struct {
 
 func (x *InvalidateTokenRequest) Reset() {
 	*x = InvalidateTokenRequest{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[36]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +2975,7 @@ func (x *InvalidateTokenRequest) String() string {
 func (*InvalidateTokenRequest) ProtoMessage() {}
 
 func (x *InvalidateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[36]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +2988,7 @@ func (x *InvalidateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvalidateTokenRequest.ProtoReflect.Descriptor instead.
 func (*InvalidateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{36}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *InvalidateTokenRequest) GetKey() string {
@@ -2910,7 +3015,7 @@ type AcquireRequest struct {
 
 func (x *AcquireRequest) Reset() {
 	*x = AcquireRequest{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[37]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2922,7 +3027,7 @@ func (x *AcquireRequest) String() string {
 func (*AcquireRequest) ProtoMessage() {}
 
 func (x *AcquireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[37]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2935,7 +3040,7 @@ func (x *AcquireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcquireRequest.ProtoReflect.Descriptor instead.
 func (*AcquireRequest) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{37}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AcquireRequest) GetApi() string {
@@ -2961,7 +3066,7 @@ type AcquireResponse struct {
 
 func (x *AcquireResponse) Reset() {
 	*x = AcquireResponse{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[38]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2973,7 +3078,7 @@ func (x *AcquireResponse) String() string {
 func (*AcquireResponse) ProtoMessage() {}
 
 func (x *AcquireResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[38]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2986,7 +3091,7 @@ func (x *AcquireResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcquireResponse.ProtoReflect.Descriptor instead.
 func (*AcquireResponse) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{38}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AcquireResponse) GetWaitedMs() int64 {
@@ -3007,7 +3112,7 @@ type UpdateConfigRequest struct {
 
 func (x *UpdateConfigRequest) Reset() {
 	*x = UpdateConfigRequest{}
-	mi := &file_channelhub_v1_connector_proto_msgTypes[39]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3019,7 +3124,7 @@ func (x *UpdateConfigRequest) String() string {
 func (*UpdateConfigRequest) ProtoMessage() {}
 
 func (x *UpdateConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_channelhub_v1_connector_proto_msgTypes[39]
+	mi := &file_channelhub_v1_connector_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3032,7 +3137,7 @@ func (x *UpdateConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateConfigRequest.ProtoReflect.Descriptor instead.
 func (*UpdateConfigRequest) Descriptor() ([]byte, []int) {
-	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{39}
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateConfigRequest) GetPatchJson() []byte {
@@ -3235,7 +3340,15 @@ const file_channelhub_v1_connector_proto_rawDesc = "" +
 	"\tBadRecord\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x10\n" +
 	"\x03raw\x18\x02 \x01(\fR\x03raw\x12\x1a\n" +
-	"\blocation\x18\x03 \x01(\tR\blocation\"\xb9\x02\n" +
+	"\blocation\x18\x03 \x01(\tR\blocation\"\xaa\x01\n" +
+	"\aReceipt\x12\x1d\n" +
+	"\n" +
+	"action_key\x18\x01 \x01(\tR\tactionKey\x12!\n" +
+	"\fplatform_ref\x18\x02 \x01(\tR\vplatformRef\x12\x1c\n" +
+	"\tdelivered\x18\x03 \x01(\bR\tdelivered\x12\x12\n" +
+	"\x04code\x18\x04 \x01(\tR\x04code\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\x12\x13\n" +
+	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xed\x02\n" +
 	"\x06Record\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\"\n" +
@@ -3245,7 +3358,8 @@ const file_channelhub_v1_connector_proto_rawDesc = "" +
 	" \x01(\v2\x15.channelhub.v1.MemberH\x00R\x06member\x12,\n" +
 	"\x05order\x18\v \x01(\v2\x14.channelhub.v1.OrderH\x00R\x05order\x124\n" +
 	"\x06points\x18\f \x01(\v2\x1a.channelhub.v1.PointsEntryH\x00R\x06points\x12,\n" +
-	"\x03bad\x18\r \x01(\v2\x18.channelhub.v1.BadRecordH\x00R\x03badB\x06\n" +
+	"\x03bad\x18\r \x01(\v2\x18.channelhub.v1.BadRecordH\x00R\x03bad\x122\n" +
+	"\areceipt\x18\x0e \x01(\v2\x16.channelhub.v1.ReceiptH\x00R\areceiptB\x06\n" +
 	"\x04data\"\xd5\x01\n" +
 	"\x06Action\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
@@ -3338,7 +3452,7 @@ func file_channelhub_v1_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_channelhub_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_channelhub_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_channelhub_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_channelhub_v1_connector_proto_goTypes = []any{
 	(Error_Class)(0),               // 0: channelhub.v1.Error.Class
 	(ReadRequest_Mode)(0),          // 1: channelhub.v1.ReadRequest.Mode
@@ -3370,25 +3484,26 @@ var file_channelhub_v1_connector_proto_goTypes = []any{
 	(*Order)(nil),                  // 27: channelhub.v1.Order
 	(*PointsEntry)(nil),            // 28: channelhub.v1.PointsEntry
 	(*BadRecord)(nil),              // 29: channelhub.v1.BadRecord
-	(*Record)(nil),                 // 30: channelhub.v1.Record
-	(*Action)(nil),                 // 31: channelhub.v1.Action
-	(*ActionResult)(nil),           // 32: channelhub.v1.ActionResult
-	(*WriteRequest)(nil),           // 33: channelhub.v1.WriteRequest
-	(*WriteResponse)(nil),          // 34: channelhub.v1.WriteResponse
-	(*WebhookRequest)(nil),         // 35: channelhub.v1.WebhookRequest
-	(*WebhookResponse)(nil),        // 36: channelhub.v1.WebhookResponse
-	(*TokenKey)(nil),               // 37: channelhub.v1.TokenKey
-	(*Token)(nil),                  // 38: channelhub.v1.Token
-	(*PutTokenRequest)(nil),        // 39: channelhub.v1.PutTokenRequest
-	(*InvalidateTokenRequest)(nil), // 40: channelhub.v1.InvalidateTokenRequest
-	(*AcquireRequest)(nil),         // 41: channelhub.v1.AcquireRequest
-	(*AcquireResponse)(nil),        // 42: channelhub.v1.AcquireResponse
-	(*UpdateConfigRequest)(nil),    // 43: channelhub.v1.UpdateConfigRequest
-	nil,                            // 44: channelhub.v1.LogEntry.FieldsEntry
-	nil,                            // 45: channelhub.v1.Member.AttributesEntry
-	nil,                            // 46: channelhub.v1.Action.ParamsEntry
-	nil,                            // 47: channelhub.v1.WebhookRequest.HeadersEntry
-	nil,                            // 48: channelhub.v1.WebhookResponse.HeadersEntry
+	(*Receipt)(nil),                // 30: channelhub.v1.Receipt
+	(*Record)(nil),                 // 31: channelhub.v1.Record
+	(*Action)(nil),                 // 32: channelhub.v1.Action
+	(*ActionResult)(nil),           // 33: channelhub.v1.ActionResult
+	(*WriteRequest)(nil),           // 34: channelhub.v1.WriteRequest
+	(*WriteResponse)(nil),          // 35: channelhub.v1.WriteResponse
+	(*WebhookRequest)(nil),         // 36: channelhub.v1.WebhookRequest
+	(*WebhookResponse)(nil),        // 37: channelhub.v1.WebhookResponse
+	(*TokenKey)(nil),               // 38: channelhub.v1.TokenKey
+	(*Token)(nil),                  // 39: channelhub.v1.Token
+	(*PutTokenRequest)(nil),        // 40: channelhub.v1.PutTokenRequest
+	(*InvalidateTokenRequest)(nil), // 41: channelhub.v1.InvalidateTokenRequest
+	(*AcquireRequest)(nil),         // 42: channelhub.v1.AcquireRequest
+	(*AcquireResponse)(nil),        // 43: channelhub.v1.AcquireResponse
+	(*UpdateConfigRequest)(nil),    // 44: channelhub.v1.UpdateConfigRequest
+	nil,                            // 45: channelhub.v1.LogEntry.FieldsEntry
+	nil,                            // 46: channelhub.v1.Member.AttributesEntry
+	nil,                            // 47: channelhub.v1.Action.ParamsEntry
+	nil,                            // 48: channelhub.v1.WebhookRequest.HeadersEntry
+	nil,                            // 49: channelhub.v1.WebhookResponse.HeadersEntry
 }
 var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	0,  // 0: channelhub.v1.Error.class:type_name -> channelhub.v1.Error.Class
@@ -3403,14 +3518,14 @@ var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	19, // 9: channelhub.v1.ReadMessage.progress:type_name -> channelhub.v1.Progress
 	20, // 10: channelhub.v1.ReadMessage.status:type_name -> channelhub.v1.StreamStatus
 	21, // 11: channelhub.v1.ReadMessage.log:type_name -> channelhub.v1.LogEntry
-	30, // 12: channelhub.v1.RecordBatch.records:type_name -> channelhub.v1.Record
+	31, // 12: channelhub.v1.RecordBatch.records:type_name -> channelhub.v1.Record
 	18, // 13: channelhub.v1.RecordBatch.checkpoint:type_name -> channelhub.v1.Checkpoint
 	2,  // 14: channelhub.v1.StreamStatus.state:type_name -> channelhub.v1.StreamStatus.State
-	44, // 15: channelhub.v1.LogEntry.fields:type_name -> channelhub.v1.LogEntry.FieldsEntry
+	45, // 15: channelhub.v1.LogEntry.fields:type_name -> channelhub.v1.LogEntry.FieldsEntry
 	22, // 16: channelhub.v1.Member.identities:type_name -> channelhub.v1.Identity
 	23, // 17: channelhub.v1.Member.tags:type_name -> channelhub.v1.Tag
 	24, // 18: channelhub.v1.Member.consents:type_name -> channelhub.v1.Consent
-	45, // 19: channelhub.v1.Member.attributes:type_name -> channelhub.v1.Member.AttributesEntry
+	46, // 19: channelhub.v1.Member.attributes:type_name -> channelhub.v1.Member.AttributesEntry
 	26, // 20: channelhub.v1.Order.items:type_name -> channelhub.v1.OrderItem
 	22, // 21: channelhub.v1.Order.buyer:type_name -> channelhub.v1.Identity
 	22, // 22: channelhub.v1.PointsEntry.member:type_name -> channelhub.v1.Identity
@@ -3418,44 +3533,45 @@ var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	27, // 24: channelhub.v1.Record.order:type_name -> channelhub.v1.Order
 	28, // 25: channelhub.v1.Record.points:type_name -> channelhub.v1.PointsEntry
 	29, // 26: channelhub.v1.Record.bad:type_name -> channelhub.v1.BadRecord
-	22, // 27: channelhub.v1.Action.target:type_name -> channelhub.v1.Identity
-	46, // 28: channelhub.v1.Action.params:type_name -> channelhub.v1.Action.ParamsEntry
-	3,  // 29: channelhub.v1.ActionResult.status:type_name -> channelhub.v1.ActionResult.Status
-	6,  // 30: channelhub.v1.ActionResult.error:type_name -> channelhub.v1.Error
-	5,  // 31: channelhub.v1.WriteRequest.ctx:type_name -> channelhub.v1.CallContext
-	31, // 32: channelhub.v1.WriteRequest.actions:type_name -> channelhub.v1.Action
-	32, // 33: channelhub.v1.WriteResponse.results:type_name -> channelhub.v1.ActionResult
-	5,  // 34: channelhub.v1.WebhookRequest.ctx:type_name -> channelhub.v1.CallContext
-	47, // 35: channelhub.v1.WebhookRequest.headers:type_name -> channelhub.v1.WebhookRequest.HeadersEntry
-	48, // 36: channelhub.v1.WebhookResponse.headers:type_name -> channelhub.v1.WebhookResponse.HeadersEntry
-	30, // 37: channelhub.v1.WebhookResponse.records:type_name -> channelhub.v1.Record
-	7,  // 38: channelhub.v1.Connector.Spec:input_type -> channelhub.v1.SpecRequest
-	13, // 39: channelhub.v1.Connector.Check:input_type -> channelhub.v1.CheckRequest
-	15, // 40: channelhub.v1.Connector.Read:input_type -> channelhub.v1.ReadRequest
-	33, // 41: channelhub.v1.Connector.Write:input_type -> channelhub.v1.WriteRequest
-	35, // 42: channelhub.v1.Connector.HandleWebhook:input_type -> channelhub.v1.WebhookRequest
-	37, // 43: channelhub.v1.Host.GetToken:input_type -> channelhub.v1.TokenKey
-	39, // 44: channelhub.v1.Host.PutToken:input_type -> channelhub.v1.PutTokenRequest
-	40, // 45: channelhub.v1.Host.InvalidateToken:input_type -> channelhub.v1.InvalidateTokenRequest
-	41, // 46: channelhub.v1.Host.Acquire:input_type -> channelhub.v1.AcquireRequest
-	21, // 47: channelhub.v1.Host.Log:input_type -> channelhub.v1.LogEntry
-	43, // 48: channelhub.v1.Host.UpdateConfig:input_type -> channelhub.v1.UpdateConfigRequest
-	8,  // 49: channelhub.v1.Connector.Spec:output_type -> channelhub.v1.SpecResponse
-	14, // 50: channelhub.v1.Connector.Check:output_type -> channelhub.v1.CheckResponse
-	16, // 51: channelhub.v1.Connector.Read:output_type -> channelhub.v1.ReadMessage
-	34, // 52: channelhub.v1.Connector.Write:output_type -> channelhub.v1.WriteResponse
-	36, // 53: channelhub.v1.Connector.HandleWebhook:output_type -> channelhub.v1.WebhookResponse
-	38, // 54: channelhub.v1.Host.GetToken:output_type -> channelhub.v1.Token
-	4,  // 55: channelhub.v1.Host.PutToken:output_type -> channelhub.v1.Empty
-	4,  // 56: channelhub.v1.Host.InvalidateToken:output_type -> channelhub.v1.Empty
-	42, // 57: channelhub.v1.Host.Acquire:output_type -> channelhub.v1.AcquireResponse
-	4,  // 58: channelhub.v1.Host.Log:output_type -> channelhub.v1.Empty
-	4,  // 59: channelhub.v1.Host.UpdateConfig:output_type -> channelhub.v1.Empty
-	49, // [49:60] is the sub-list for method output_type
-	38, // [38:49] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	30, // 27: channelhub.v1.Record.receipt:type_name -> channelhub.v1.Receipt
+	22, // 28: channelhub.v1.Action.target:type_name -> channelhub.v1.Identity
+	47, // 29: channelhub.v1.Action.params:type_name -> channelhub.v1.Action.ParamsEntry
+	3,  // 30: channelhub.v1.ActionResult.status:type_name -> channelhub.v1.ActionResult.Status
+	6,  // 31: channelhub.v1.ActionResult.error:type_name -> channelhub.v1.Error
+	5,  // 32: channelhub.v1.WriteRequest.ctx:type_name -> channelhub.v1.CallContext
+	32, // 33: channelhub.v1.WriteRequest.actions:type_name -> channelhub.v1.Action
+	33, // 34: channelhub.v1.WriteResponse.results:type_name -> channelhub.v1.ActionResult
+	5,  // 35: channelhub.v1.WebhookRequest.ctx:type_name -> channelhub.v1.CallContext
+	48, // 36: channelhub.v1.WebhookRequest.headers:type_name -> channelhub.v1.WebhookRequest.HeadersEntry
+	49, // 37: channelhub.v1.WebhookResponse.headers:type_name -> channelhub.v1.WebhookResponse.HeadersEntry
+	31, // 38: channelhub.v1.WebhookResponse.records:type_name -> channelhub.v1.Record
+	7,  // 39: channelhub.v1.Connector.Spec:input_type -> channelhub.v1.SpecRequest
+	13, // 40: channelhub.v1.Connector.Check:input_type -> channelhub.v1.CheckRequest
+	15, // 41: channelhub.v1.Connector.Read:input_type -> channelhub.v1.ReadRequest
+	34, // 42: channelhub.v1.Connector.Write:input_type -> channelhub.v1.WriteRequest
+	36, // 43: channelhub.v1.Connector.HandleWebhook:input_type -> channelhub.v1.WebhookRequest
+	38, // 44: channelhub.v1.Host.GetToken:input_type -> channelhub.v1.TokenKey
+	40, // 45: channelhub.v1.Host.PutToken:input_type -> channelhub.v1.PutTokenRequest
+	41, // 46: channelhub.v1.Host.InvalidateToken:input_type -> channelhub.v1.InvalidateTokenRequest
+	42, // 47: channelhub.v1.Host.Acquire:input_type -> channelhub.v1.AcquireRequest
+	21, // 48: channelhub.v1.Host.Log:input_type -> channelhub.v1.LogEntry
+	44, // 49: channelhub.v1.Host.UpdateConfig:input_type -> channelhub.v1.UpdateConfigRequest
+	8,  // 50: channelhub.v1.Connector.Spec:output_type -> channelhub.v1.SpecResponse
+	14, // 51: channelhub.v1.Connector.Check:output_type -> channelhub.v1.CheckResponse
+	16, // 52: channelhub.v1.Connector.Read:output_type -> channelhub.v1.ReadMessage
+	35, // 53: channelhub.v1.Connector.Write:output_type -> channelhub.v1.WriteResponse
+	37, // 54: channelhub.v1.Connector.HandleWebhook:output_type -> channelhub.v1.WebhookResponse
+	39, // 55: channelhub.v1.Host.GetToken:output_type -> channelhub.v1.Token
+	4,  // 56: channelhub.v1.Host.PutToken:output_type -> channelhub.v1.Empty
+	4,  // 57: channelhub.v1.Host.InvalidateToken:output_type -> channelhub.v1.Empty
+	43, // 58: channelhub.v1.Host.Acquire:output_type -> channelhub.v1.AcquireResponse
+	4,  // 59: channelhub.v1.Host.Log:output_type -> channelhub.v1.Empty
+	4,  // 60: channelhub.v1.Host.UpdateConfig:output_type -> channelhub.v1.Empty
+	50, // [50:61] is the sub-list for method output_type
+	39, // [39:50] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_channelhub_v1_connector_proto_init() }
@@ -3469,11 +3585,12 @@ func file_channelhub_v1_connector_proto_init() {
 		(*ReadMessage_Status)(nil),
 		(*ReadMessage_Log)(nil),
 	}
-	file_channelhub_v1_connector_proto_msgTypes[26].OneofWrappers = []any{
+	file_channelhub_v1_connector_proto_msgTypes[27].OneofWrappers = []any{
 		(*Record_Member)(nil),
 		(*Record_Order)(nil),
 		(*Record_Points)(nil),
 		(*Record_Bad)(nil),
+		(*Record_Receipt)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3481,7 +3598,7 @@ func file_channelhub_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_channelhub_v1_connector_proto_rawDesc), len(file_channelhub_v1_connector_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
