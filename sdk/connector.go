@@ -197,6 +197,12 @@ type ActionResult struct {
 	Err    error
 	// PlatformRef is the platform's id for what was done (message id, …).
 	PlatformRef string
+	// Consent is what the platform revealed of the recipient's consent
+	// while acting: a send refused because the recipient unsubscribed sets
+	// an opt-out. The hub records it on the member, as if a record of this
+	// connection had carried it, so its policy stops the next send (through
+	// any connection).
+	Consent *mapping.Consent
 }
 
 // WebhookRequest is an inbound platform callback as the hub received it.

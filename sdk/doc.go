@@ -87,7 +87,10 @@
 // an action retried with the same key is applied once on the platform), and
 // WebhookHandler to take platform callbacks (verify the signature before
 // parsing the body any further). Advertise them in the Spec (Actions,
-// Webhook).
+// Webhook). An ActionResult carries the platform's id for what was done
+// (PlatformRef, which later Receipts may name) and, when acting revealed
+// the recipient's consent (a send refused because they unsubscribed), that
+// Consent: the hub records it on the member.
 //
 // # Proving a connector
 //

@@ -120,6 +120,10 @@ func (e *echo) Write(_ context.Context, actions []sdk.Action) []sdk.ActionResult
 		if a.Type == "fail" {
 			out[i] = sdk.ActionResult{Key: a.Key, Status: sdk.StatusFailed, Err: sdk.ConfigError("tag", "too long")}
 		}
+		if a.Type == "unsubscribed" {
+			out[i] = sdk.ActionResult{Key: a.Key, Status: sdk.StatusRefused, Err: sdk.PermanentError("DND", "unsubscribed"),
+				Consent: &mapping.Consent{Channel: mapping.ConsentSMS, Source: "sms:x:do-not-disturb", At: time.Date(2024, 5, 1, 2, 3, 4, 0, time.UTC)}}
+		}
 	}
 	return out
 }
@@ -195,9 +199,12 @@ func TestRoundTripOverGRPC(t *testing.T) {
 		t.Fatalf("config error = %v", err)
 	}
 
-	res, err := r.Write(ctx, cfg, []sdk.Action{{Key: "a", Type: "ok", Params: map[string]string{"x": "ref"}}, {Key: "b", Type: "fail"}})
-	if err != nil || len(res) != 2 || res[0].Status != sdk.StatusApplied || res[0].PlatformRef != "ref" || res[1].Status != sdk.StatusFailed || !errors.Is(res[1].Err, sdk.ErrInvalidConfig) {
+	res, err := r.Write(ctx, cfg, []sdk.Action{{Key: "a", Type: "ok", Params: map[string]string{"x": "ref"}}, {Key: "b", Type: "fail"}, {Key: "c", Type: "unsubscribed"}})
+	if err != nil || len(res) != 3 || res[0].Status != sdk.StatusApplied || res[0].PlatformRef != "ref" || res[0].Consent != nil || res[1].Status != sdk.StatusFailed || !errors.Is(res[1].Err, sdk.ErrInvalidConfig) {
 		t.Fatalf("write results = %+v, %v", res, err)
+	}
+	if c := res[2].Consent; res[2].Status != sdk.StatusRefused || c == nil || *c != (mapping.Consent{Channel: mapping.ConsentSMS, Source: "sms:x:do-not-disturb", At: time.Date(2024, 5, 1, 2, 3, 4, 0, time.UTC)}) {
+		t.Fatalf("consent lost on the wire: %+v", res[2])
 	}
 
 	wr, err := r.HandleWebhook(ctx, cfg, sdk.WebhookRequest{Method: "POST", Header: http.Header{"X-Sign": {"ok"}}, Body: []byte("<xml/>")})

@@ -196,6 +196,9 @@ func resultsToPB(rs []ActionResult) []*pb.ActionResult {
 	out := make([]*pb.ActionResult, len(rs))
 	for i, r := range rs {
 		out[i] = &pb.ActionResult{Key: r.Key, Status: pb.ActionResult_Status(r.Status), PlatformRef: r.PlatformRef}
+		if c := r.Consent; c != nil {
+			out[i].Consent = &pb.Consent{Channel: string(c.Channel), OptIn: c.OptIn, Source: c.Source, AtMs: ms(c.At)}
+		}
 		if r.Err != nil {
 			out[i].Error = errorToPB(r.Err)
 		}
@@ -207,6 +210,9 @@ func resultsFromPB(ps []*pb.ActionResult) []ActionResult {
 	out := make([]ActionResult, len(ps))
 	for i, p := range ps {
 		out[i] = ActionResult{Key: p.GetKey(), Status: ActionStatus(p.GetStatus()), PlatformRef: p.GetPlatformRef()}
+		if c := p.GetConsent(); c != nil {
+			out[i].Consent = &mapping.Consent{Channel: mapping.ConsentChannel(c.GetChannel()), OptIn: c.GetOptIn(), Source: c.GetSource(), At: fromMS(c.GetAtMs())}
+		}
 		if p.GetError() != nil {
 			out[i].Err = errorFromPB(p.GetError())
 		}

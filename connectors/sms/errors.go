@@ -21,6 +21,9 @@ import (
 const (
 	codeAliyunAlreadySent  = "sandbox.OUT_ID_ALREADY_SENT"
 	codeTencentAlreadySent = "sandbox.SessionContextAlreadySent"
+	// codeTencentDoNotDisturb is Tencent's refusal of a number on its
+	// do-not-disturb list: the recipient unsubscribed.
+	codeTencentDoNotDisturb = "FailedOperation.PhoneNumberInBlacklist"
 )
 
 // redacted is an SDK error whose text may carry request URLs, bodies or
@@ -162,7 +165,7 @@ func tencentNumber(code string, now time.Time) (err error, refused bool) {
 		return &sdk.Error{Class: sdk.ClassPermanent, PlatformCode: code, RetryAfter: untilMidnight(now), Message: "per-number frequency limit reached (natural day)"}, true
 	case "LimitExceeded.DeliveryFrequencyLimit":
 		return &sdk.Error{Class: sdk.ClassPermanent, PlatformCode: code, Message: "per-number frequency limit reached (provider policy)"}, true
-	case "FailedOperation.PhoneNumberInBlacklist":
+	case codeTencentDoNotDisturb:
 		return sdk.PermanentError(code, "the number is on the provider's do-not-disturb list (the recipient unsubscribed or the carrier blocks it)"), true
 	case "FailedOperation.MarketingSendTimeConstraint":
 		return &sdk.Error{Class: sdk.ClassPermanent, PlatformCode: code, RetryAfter: untilHour(now, 8), Message: "marketing SMS may only be sent 08:00–22:00 China time"}, true

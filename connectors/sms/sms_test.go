@@ -211,8 +211,8 @@ func TestErrorMapping(t *testing.T) {
 				params[sms.ParamTemplateParams] = `["a"]`
 			}
 			r := write1(t, c, send("e1", "+8613800138007", params))
-			if r.Status != tc.want.status || sdk.ClassOf(r.Err) != tc.want.class {
-				t.Fatalf("got %s / %s (%v), want %s / %s", r.Status, sdk.ClassOf(r.Err), r.Err, tc.want.status, tc.want.class)
+			if r.Status != tc.want.status || sdk.ClassOf(r.Err) != tc.want.class || r.Consent != nil {
+				t.Fatalf("got %s / %s (%v), consent %v; want %s / %s and no consent", r.Status, sdk.ClassOf(r.Err), r.Err, r.Consent, tc.want.status, tc.want.class)
 			}
 			if len(e.sb.Messages()) != 0 {
 				t.Fatal("a failed send reached the message log")
@@ -226,6 +226,10 @@ func TestErrorMapping(t *testing.T) {
 		e.sb.InjectReply("+8613800138008", "R")
 		r := write1(t, c, send("p1", "+8613800138008", map[string]string{sms.ParamTemplate: "2000003"}))
 		assertRefused(t, r, sandbox.TencentBlacklist)
+		// The refusal reports the recipient's opt-out for the hub to record.
+		if c := r.Consent; c == nil || c.Channel != mapping.ConsentSMS || c.OptIn || c.Source != "sms:tencent:do-not-disturb" || c.At.IsZero() {
+			t.Fatalf("do-not-disturb consent = %+v", c)
+		}
 	})
 	t.Run("contract", func(t *testing.T) {
 		t.Parallel()

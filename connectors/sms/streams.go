@@ -29,6 +29,10 @@ func IsOptOut(text string) bool {
 // "sms:<provider>:reply".
 func ConsentSource(provider string) string { return "sms:" + provider + ":reply" }
 
+// DoNotDisturbSource is the Consent.Source of the opt-out a send refused for
+// the provider's do-not-disturb list reports: "sms:<provider>:do-not-disturb".
+func DoNotDisturbSource(provider string) string { return "sms:" + provider + ":do-not-disturb" }
+
 // replyCursor is the replies checkpoint. The providers' reply queues return
 // each reply once, so it only marks progress (what was pulled up to when).
 type replyCursor struct {

@@ -150,6 +150,12 @@ func (t *tencent) send(ctx context.Context, m outgoing) sdk.ActionResult {
 		if refused {
 			res.Status = sdk.StatusRefused
 		}
+		if code == codeTencentDoNotDisturb {
+			// The recipient unsubscribed (an opt-out reply, or at the
+			// carrier): the hub records the opt-out, so no connection
+			// sends to the number again.
+			res.Consent = &mapping.Consent{Channel: mapping.ConsentSMS, OptIn: false, Source: DoNotDisturbSource(ProviderTencent), At: t.host.Now().UTC().Truncate(time.Second)}
+		}
 	}
 	return res
 }

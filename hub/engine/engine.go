@@ -27,6 +27,7 @@ import (
 	"github.com/channelhub/channelhub/hub/host"
 	"github.com/channelhub/channelhub/hub/plugin"
 	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
 )
 
@@ -650,6 +651,9 @@ func (e *Engine) deliver(ctx context.Context, tenant *config.Tenant, job *config
 				}
 				return wr, fmt.Errorf("write to %s: %w", conn.ID, err)
 			}
+			if err := e.storeConsents(ctx, tenant, conn, send, results); err != nil {
+				return wr, err
+			}
 			for i, r := range results {
 				or := store.OutboxResult{ID: send[i].ID, Status: r.Status, PlatformRef: r.PlatformRef}
 				if r.Err != nil {
@@ -677,6 +681,34 @@ func (e *Engine) deliver(ctx context.Context, tenant *config.Tenant, job *config
 		}
 		progress(Progress{Tenant: tenant.ID, Job: job.ID, Event: "write", Records: int64(wr.Delivered)})
 	}
+}
+
+// storeConsents records the consents the platform revealed while acting (a
+// send refused because the recipient unsubscribed) as records of the
+// connection's "consents" stream, carrying the action's target identities:
+// they join the member like any record, and the tenant's policy sees them at
+// the next send, through any connection. They are stored before the actions'
+// outcomes, so a crash in between loses neither (a retried action reports the
+// same consent again, under the same record id).
+func (e *Engine) storeConsents(ctx context.Context, tenant *config.Tenant, conn *config.Connection, sent []store.OutboxItem, results []sdk.ActionResult) error {
+	var recs []sdk.Record
+	for i, r := range results {
+		if r.Consent == nil || i >= len(sent) {
+			continue
+		}
+		a := sent[i].Action
+		recs = append(recs, sdk.Record{ID: "consent:" + a.Key, UpdatedAt: r.Consent.At,
+			Member: &mapping.Member{Identities: a.Target, Consents: []mapping.Consent{*r.Consent}}})
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	_, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: "write:" + conn.ID, Connection: conn.ID, Stream: "consents",
+		Records: recs, At: e.opts.Now(), Rules: &tenant.Identity})
+	if err != nil {
+		return fmt.Errorf("store the consents %s reported: %w", conn.ID, err)
+	}
+	return nil
 }
 
 // Group commit bounds: records per transaction, and how long a batch may

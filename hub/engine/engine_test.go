@@ -32,8 +32,8 @@ var (
 	buildErr   error
 )
 
-// plugins builds the real wechat and mini-program plugins once and indexes
-// them.
+// plugins builds the real wechat, mini-program and SMS plugins once and
+// indexes them.
 func plugins(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -42,7 +42,7 @@ func plugins(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		for _, name := range []string{"wechat", "miniprogram"} {
+		for _, name := range []string{"wechat", "miniprogram", "sms"} {
 			out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), "github.com/channelhub/channelhub/plugins/"+name).CombinedOutput()
 			if err != nil {
 				buildErr = fmt.Errorf("build plugin %s: %v\n%s", name, err, out)

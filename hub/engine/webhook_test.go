@@ -25,6 +25,32 @@ import (
 	"github.com/channelhub/channelhub/mapping"
 )
 
+// engineFor runs an engine for a config over a fresh SQLite store in its
+// data dir; wrap, when not nil, puts a store of the test's in front of it.
+func engineFor(t *testing.T, yaml string, wrap func(store.Store) store.Store) (*engine.Engine, *sqlite.Store) {
+	t.Helper()
+	c, err := config.Parse([]byte(yaml), "hub.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	box, _ := secret.New(bytes.Repeat([]byte{3}, secret.KeySize))
+	st, err := sqlite.Open(t.Context(), filepath.Join(c.DataDir, "hub.db"), box, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := plugin.LoadCatalog(c.PluginsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s store.Store = st
+	if wrap != nil {
+		s = wrap(st)
+	}
+	eng := engine.New(c, s, plugin.NewManager(cat, zerolog.Nop(), plugin.Options{}), zerolog.Nop(), engine.Options{})
+	t.Cleanup(func() { eng.Shutdown(); st.Close() })
+	return eng, st
+}
+
 // failingStore fails the next fail ApplyBatch calls, as a full disk would.
 type failingStore struct {
 	store.Store
@@ -66,22 +92,8 @@ tenants:
         connector: miniprogram
         config: %s
 `, t.TempDir(), plugins(t), conn)
-	c, err := config.Parse([]byte(yaml), "hub.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	box, _ := secret.New(bytes.Repeat([]byte{3}, secret.KeySize))
-	st, err := sqlite.Open(t.Context(), filepath.Join(c.DataDir, "hub.db"), box, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := plugin.LoadCatalog(c.PluginsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := &failingStore{Store: st, fail: 1}
-	eng := engine.New(c, fs, plugin.NewManager(cat, zerolog.Nop(), plugin.Options{}), zerolog.Nop(), engine.Options{})
-	t.Cleanup(func() { eng.Shutdown(); st.Close() })
+	fs := &failingStore{fail: 1}
+	eng, st := engineFor(t, yaml, func(s store.Store) store.Store { fs.Store = s; return fs })
 	hub := httptest.NewServer(eng.WebhookHandler())
 	t.Cleanup(hub.Close)
 

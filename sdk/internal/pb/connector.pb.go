@@ -2473,11 +2473,15 @@ func (x *Action) GetParams() map[string]string {
 }
 
 type ActionResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Status        ActionResult_Status    `protobuf:"varint,2,opt,name=status,proto3,enum=channelhub.v1.ActionResult_Status" json:"status,omitempty"`
-	Error         *Error                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
-	PlatformRef   string                 `protobuf:"bytes,4,opt,name=platform_ref,json=platformRef,proto3" json:"platform_ref,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Key         string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Status      ActionResult_Status    `protobuf:"varint,2,opt,name=status,proto3,enum=channelhub.v1.ActionResult_Status" json:"status,omitempty"`
+	Error       *Error                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	PlatformRef string                 `protobuf:"bytes,4,opt,name=platform_ref,json=platformRef,proto3" json:"platform_ref,omitempty"`
+	// consent is what the platform revealed of the recipient's consent while
+	// acting (a send refused because the recipient unsubscribed): the hub
+	// records it on the member, as if a record had carried it.
+	Consent       *Consent `protobuf:"bytes,5,opt,name=consent,proto3" json:"consent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2538,6 +2542,13 @@ func (x *ActionResult) GetPlatformRef() string {
 		return x.PlatformRef
 	}
 	return ""
+}
+
+func (x *ActionResult) GetConsent() *Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
 }
 
 type WriteRequest struct {
@@ -3368,12 +3379,13 @@ const file_channelhub_v1_connector_proto_rawDesc = "" +
 	"\x06params\x18\x04 \x03(\v2!.channelhub.v1.Action.ParamsEntryR\x06params\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb4\x02\n" +
 	"\fActionResult\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12:\n" +
 	"\x06status\x18\x02 \x01(\x0e2\".channelhub.v1.ActionResult.StatusR\x06status\x12*\n" +
 	"\x05error\x18\x03 \x01(\v2\x14.channelhub.v1.ErrorR\x05error\x12!\n" +
-	"\fplatform_ref\x18\x04 \x01(\tR\vplatformRef\"U\n" +
+	"\fplatform_ref\x18\x04 \x01(\tR\vplatformRef\x120\n" +
+	"\aconsent\x18\x05 \x01(\v2\x16.channelhub.v1.ConsentR\aconsent\"U\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aAPPLIED\x10\x01\x12\r\n" +
@@ -3538,40 +3550,41 @@ var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	47, // 29: channelhub.v1.Action.params:type_name -> channelhub.v1.Action.ParamsEntry
 	3,  // 30: channelhub.v1.ActionResult.status:type_name -> channelhub.v1.ActionResult.Status
 	6,  // 31: channelhub.v1.ActionResult.error:type_name -> channelhub.v1.Error
-	5,  // 32: channelhub.v1.WriteRequest.ctx:type_name -> channelhub.v1.CallContext
-	32, // 33: channelhub.v1.WriteRequest.actions:type_name -> channelhub.v1.Action
-	33, // 34: channelhub.v1.WriteResponse.results:type_name -> channelhub.v1.ActionResult
-	5,  // 35: channelhub.v1.WebhookRequest.ctx:type_name -> channelhub.v1.CallContext
-	48, // 36: channelhub.v1.WebhookRequest.headers:type_name -> channelhub.v1.WebhookRequest.HeadersEntry
-	49, // 37: channelhub.v1.WebhookResponse.headers:type_name -> channelhub.v1.WebhookResponse.HeadersEntry
-	31, // 38: channelhub.v1.WebhookResponse.records:type_name -> channelhub.v1.Record
-	7,  // 39: channelhub.v1.Connector.Spec:input_type -> channelhub.v1.SpecRequest
-	13, // 40: channelhub.v1.Connector.Check:input_type -> channelhub.v1.CheckRequest
-	15, // 41: channelhub.v1.Connector.Read:input_type -> channelhub.v1.ReadRequest
-	34, // 42: channelhub.v1.Connector.Write:input_type -> channelhub.v1.WriteRequest
-	36, // 43: channelhub.v1.Connector.HandleWebhook:input_type -> channelhub.v1.WebhookRequest
-	38, // 44: channelhub.v1.Host.GetToken:input_type -> channelhub.v1.TokenKey
-	40, // 45: channelhub.v1.Host.PutToken:input_type -> channelhub.v1.PutTokenRequest
-	41, // 46: channelhub.v1.Host.InvalidateToken:input_type -> channelhub.v1.InvalidateTokenRequest
-	42, // 47: channelhub.v1.Host.Acquire:input_type -> channelhub.v1.AcquireRequest
-	21, // 48: channelhub.v1.Host.Log:input_type -> channelhub.v1.LogEntry
-	44, // 49: channelhub.v1.Host.UpdateConfig:input_type -> channelhub.v1.UpdateConfigRequest
-	8,  // 50: channelhub.v1.Connector.Spec:output_type -> channelhub.v1.SpecResponse
-	14, // 51: channelhub.v1.Connector.Check:output_type -> channelhub.v1.CheckResponse
-	16, // 52: channelhub.v1.Connector.Read:output_type -> channelhub.v1.ReadMessage
-	35, // 53: channelhub.v1.Connector.Write:output_type -> channelhub.v1.WriteResponse
-	37, // 54: channelhub.v1.Connector.HandleWebhook:output_type -> channelhub.v1.WebhookResponse
-	39, // 55: channelhub.v1.Host.GetToken:output_type -> channelhub.v1.Token
-	4,  // 56: channelhub.v1.Host.PutToken:output_type -> channelhub.v1.Empty
-	4,  // 57: channelhub.v1.Host.InvalidateToken:output_type -> channelhub.v1.Empty
-	43, // 58: channelhub.v1.Host.Acquire:output_type -> channelhub.v1.AcquireResponse
-	4,  // 59: channelhub.v1.Host.Log:output_type -> channelhub.v1.Empty
-	4,  // 60: channelhub.v1.Host.UpdateConfig:output_type -> channelhub.v1.Empty
-	50, // [50:61] is the sub-list for method output_type
-	39, // [39:50] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	24, // 32: channelhub.v1.ActionResult.consent:type_name -> channelhub.v1.Consent
+	5,  // 33: channelhub.v1.WriteRequest.ctx:type_name -> channelhub.v1.CallContext
+	32, // 34: channelhub.v1.WriteRequest.actions:type_name -> channelhub.v1.Action
+	33, // 35: channelhub.v1.WriteResponse.results:type_name -> channelhub.v1.ActionResult
+	5,  // 36: channelhub.v1.WebhookRequest.ctx:type_name -> channelhub.v1.CallContext
+	48, // 37: channelhub.v1.WebhookRequest.headers:type_name -> channelhub.v1.WebhookRequest.HeadersEntry
+	49, // 38: channelhub.v1.WebhookResponse.headers:type_name -> channelhub.v1.WebhookResponse.HeadersEntry
+	31, // 39: channelhub.v1.WebhookResponse.records:type_name -> channelhub.v1.Record
+	7,  // 40: channelhub.v1.Connector.Spec:input_type -> channelhub.v1.SpecRequest
+	13, // 41: channelhub.v1.Connector.Check:input_type -> channelhub.v1.CheckRequest
+	15, // 42: channelhub.v1.Connector.Read:input_type -> channelhub.v1.ReadRequest
+	34, // 43: channelhub.v1.Connector.Write:input_type -> channelhub.v1.WriteRequest
+	36, // 44: channelhub.v1.Connector.HandleWebhook:input_type -> channelhub.v1.WebhookRequest
+	38, // 45: channelhub.v1.Host.GetToken:input_type -> channelhub.v1.TokenKey
+	40, // 46: channelhub.v1.Host.PutToken:input_type -> channelhub.v1.PutTokenRequest
+	41, // 47: channelhub.v1.Host.InvalidateToken:input_type -> channelhub.v1.InvalidateTokenRequest
+	42, // 48: channelhub.v1.Host.Acquire:input_type -> channelhub.v1.AcquireRequest
+	21, // 49: channelhub.v1.Host.Log:input_type -> channelhub.v1.LogEntry
+	44, // 50: channelhub.v1.Host.UpdateConfig:input_type -> channelhub.v1.UpdateConfigRequest
+	8,  // 51: channelhub.v1.Connector.Spec:output_type -> channelhub.v1.SpecResponse
+	14, // 52: channelhub.v1.Connector.Check:output_type -> channelhub.v1.CheckResponse
+	16, // 53: channelhub.v1.Connector.Read:output_type -> channelhub.v1.ReadMessage
+	35, // 54: channelhub.v1.Connector.Write:output_type -> channelhub.v1.WriteResponse
+	37, // 55: channelhub.v1.Connector.HandleWebhook:output_type -> channelhub.v1.WebhookResponse
+	39, // 56: channelhub.v1.Host.GetToken:output_type -> channelhub.v1.Token
+	4,  // 57: channelhub.v1.Host.PutToken:output_type -> channelhub.v1.Empty
+	4,  // 58: channelhub.v1.Host.InvalidateToken:output_type -> channelhub.v1.Empty
+	43, // 59: channelhub.v1.Host.Acquire:output_type -> channelhub.v1.AcquireResponse
+	4,  // 60: channelhub.v1.Host.Log:output_type -> channelhub.v1.Empty
+	4,  // 61: channelhub.v1.Host.UpdateConfig:output_type -> channelhub.v1.Empty
+	51, // [51:62] is the sub-list for method output_type
+	40, // [40:51] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_channelhub_v1_connector_proto_init() }
