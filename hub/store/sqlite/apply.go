@@ -379,14 +379,23 @@ func (a *applier) applyBatch(b store.Batch, recs []*prepared) error {
 // earlier one; an older one changes nothing, so a redelivered receipt is
 // harmless.
 func (a *applier) fileReceipt(conn string, c *sdk.Receipt) error {
+	// One lookup, by an index: the action key is unique; the platform ref
+	// is indexed per connection.
+	match, ref := "action_key = ?3", c.ActionKey
+	if ref == "" {
+		match, ref = "platform_ref = ?3", c.PlatformRef
+	}
+	if ref == "" {
+		a.res.UnknownReceipts++
+		return nil
+	}
 	outcome := "undelivered"
 	if c.Delivered {
 		outcome = "delivered"
 	}
-	res, err := a.execResult(`UPDATE outbox SET receipt = ?1, receipt_code = ?2, receipt_detail = ?3, receipt_at = ?4
-		WHERE tenant = ?5 AND connection = ?6 AND ((?7 != '' AND action_key = ?7) OR (?7 = '' AND ?8 != '' AND platform_ref = ?8))
-		AND (receipt_at IS NULL OR receipt_at <= ?4)`,
-		outcome, c.Code, c.Detail, c.At.UnixMilli(), a.tenant, conn, c.ActionKey, c.PlatformRef)
+	res, err := a.execResult(`UPDATE outbox SET receipt = ?4, receipt_code = ?5, receipt_detail = ?6, receipt_at = ?7
+		WHERE tenant = ?1 AND connection = ?2 AND `+match+` AND (receipt_at IS NULL OR receipt_at <= ?7)`,
+		a.tenant, conn, ref, outcome, c.Code, c.Detail, c.At.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("file receipt: %w", err)
 	}
@@ -394,11 +403,10 @@ func (a *applier) fileReceipt(conn string, c *sdk.Receipt) error {
 		a.res.Receipts++
 		return nil
 	}
-	// No item now: unknown, or one that holds a later receipt already.
+	// Nothing changed: an unknown message, or an item that holds a later
+	// receipt already.
 	var known bool
-	err = a.tx.QueryRowContext(a.ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE tenant = ?1 AND connection = ?2
-		AND ((?3 != '' AND action_key = ?3) OR (?3 = '' AND ?4 != '' AND platform_ref = ?4)))`, a.tenant, conn, c.ActionKey, c.PlatformRef).Scan(&known)
-	if err != nil {
+	if err := a.tx.QueryRowContext(a.ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE tenant = ?1 AND connection = ?2 AND `+match+`)`, a.tenant, conn, ref).Scan(&known); err != nil {
 		return fmt.Errorf("file receipt: %w", err)
 	}
 	if known {

@@ -232,5 +232,9 @@ var migrations = []string{
 	ALTER TABLE outbox ADD COLUMN receipt_code TEXT NOT NULL DEFAULT '';
 	ALTER TABLE outbox ADD COLUMN receipt_detail TEXT NOT NULL DEFAULT '';
 	ALTER TABLE outbox ADD COLUMN receipt_at INTEGER;
-	CREATE INDEX outbox_platform_ref ON outbox (tenant, connection, platform_ref) WHERE platform_ref != '';`,
+	CREATE INDEX outbox_platform_ref ON outbox (tenant, connection, platform_ref);
+	-- A platform ref names one message: say so, or the planner would rather
+	-- walk a connection's pending items (see migration 1's statistics).
+	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('outbox', 'outbox_platform_ref', '10000 10000 2000 1');
+	ANALYZE sqlite_schema;`,
 }
