@@ -97,7 +97,13 @@ func (t *Tokens) invalidate(key, value string) {
 	t.broadcast()
 }
 
-// Limiter holds token buckets per (tenant, connection, api).
+// Limiter paces requests per (tenant, connection, api group). Platforms count
+// calls per clock second, so a group at rate r never makes more than
+// floor(r) requests in any one-second window (for rates under 1, one per
+// 1/r seconds), and so never more in any clock second. Within that, requests
+// are spaced at least half the even spacing apart: a request that comes late
+// (a slow page) is made up by the next instead of being lost, and nothing
+// bursts.
 type Limiter struct {
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -107,13 +113,14 @@ type Limiter struct {
 }
 
 type bucket struct {
-	rate   float64 // tokens per second; 0 = unlimited
-	burst  float64
-	tokens float64
-	last   time.Time
+	limit  int           // requests in any window
+	window time.Duration // one second; longer for rates under 1
+	gap    time.Duration // the least spacing: half the even spacing
+	sent   []time.Time   // the times of the last limit requests, oldest first
+	next   time.Time     // no request before this
 }
 
-func (l *Limiter) bucket(key string, rate float64, burst int) *bucket {
+func (l *Limiter) bucket(key string, rate float64) *bucket {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buckets == nil {
@@ -121,32 +128,38 @@ func (l *Limiter) bucket(key string, rate float64, burst int) *bucket {
 	}
 	b, ok := l.buckets[key]
 	if !ok {
-		if burst < 1 {
-			burst = 1
+		b = &bucket{limit: int(rate), window: time.Second}
+		if rate < 1 {
+			b.limit, b.window = 1, time.Duration(float64(time.Second)/rate)
 		}
-		b = &bucket{rate: rate, burst: float64(burst), tokens: float64(burst)}
+		b.gap = b.window / time.Duration(2*b.limit)
 		l.buckets[key] = b
 	}
 	return b
 }
 
-// take reserves n tokens and returns how long to wait for them.
+// take reserves the times of n requests and returns how long to wait for
+// the last of them.
 func (l *Limiter) take(b *bucket, n int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b.rate <= 0 {
-		return 0
-	}
 	now := l.now()
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	at := now
+	for range n {
+		if at.Before(b.next) {
+			at = b.next
+		}
+		if len(b.sent) == b.limit {
+			if free := b.sent[0].Add(b.window); at.Before(free) {
+				at = free
+			}
+			copy(b.sent, b.sent[1:])
+			b.sent = b.sent[:b.limit-1]
+		}
+		b.sent = append(b.sent, at)
+		b.next = at.Add(b.gap)
 	}
-	b.last = now
-	b.tokens -= float64(n)
-	if b.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+	return at.Sub(now)
 }
 
 func (l *Limiter) now() time.Time {
@@ -217,10 +230,7 @@ func (s *Service) Acquire(ctx context.Context, api string, n int) (time.Duration
 	if rate <= 0 {
 		return 0, nil
 	}
-	// Requests are paced evenly (a burst of one): platforms count calls per
-	// clock second, and a full bucket emptied at the turn of a second would
-	// send twice the limit within it.
-	b := s.Limiter.bucket(s.Tenant+"\x00"+s.Connection+"\x00"+group, rate, 1)
+	b := s.Limiter.bucket(s.Tenant+"\x00"+s.Connection+"\x00"+group, rate)
 	wait := s.Limiter.take(b, n)
 	if wait > 0 {
 		if err := s.Limiter.sleep(ctx, wait); err != nil {
