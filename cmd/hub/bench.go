@@ -245,8 +245,9 @@ tenants:
 }
 
 // hubShare is the share of a platform's per-second limit the bench gives the
-// hub's limiter: requests leave evenly paced, but a late one and an on-time
-// one can fall in one clock second.
+// hub's limiter: the limiter keeps floor(rate) requests in any second as they
+// leave, but they arrive after uneven latencies, so two a second apart can
+// land in one of the platform's clock seconds; one request of slack absorbs it.
 const hubShare = 0.96
 
 type backfillResult struct {
