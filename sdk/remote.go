@@ -54,6 +54,11 @@ func (r *Remote) Write(ctx context.Context, config []byte, actions []Action) ([]
 	if err != nil {
 		return nil, fromStatus(ctx, err)
 	}
+	// The hub pairs results with actions by position: a plugin that does not
+	// answer each once (one not built on this sdk) is refused whole.
+	if n := len(resp.GetResults()); n != len(actions) {
+		return nil, PermanentError("", "plugin returned %d results for %d actions", n, len(actions))
+	}
 	return resultsFromPB(resp.GetResults()), nil
 }
 

@@ -693,7 +693,7 @@ func (e *Engine) deliver(ctx context.Context, tenant *config.Tenant, job *config
 func (e *Engine) storeConsents(ctx context.Context, tenant *config.Tenant, conn *config.Connection, sent []store.OutboxItem, results []sdk.ActionResult) error {
 	var recs []sdk.Record
 	for i, r := range results {
-		if r.Consent == nil || i >= len(sent) {
+		if r.Consent == nil {
 			continue
 		}
 		a := sent[i].Action

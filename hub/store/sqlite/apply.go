@@ -313,11 +313,10 @@ type prepared struct {
 
 // stored is what the sources table holds of a record.
 type stored struct {
-	id      int64
-	hash    []byte
-	member  string
-	keys    []identity.Key
-	keyStrs []string
+	id     int64
+	hash   []byte
+	member string
+	keys   []identity.Key
 }
 
 func (a *applier) applyBatch(b store.Batch, recs []*prepared) error {
@@ -435,9 +434,6 @@ func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 				}
 				var err error
 				st.keys, err = parseKeys(keys)
-				if len(st.keys) > 0 {
-					st.keyStrs = strings.Split(keys, keySep)
-				}
 				out[id] = st
 				return err
 			})
@@ -524,33 +520,31 @@ func (s *Store) openPhones(sealed []byte) ([]string, error) {
 // write upserts a changed record with its member and updates its links.
 func (a *applier) write(p *prepared, member string) error {
 	r := p.rec
+	var src int64
 	if p.old == nil {
-		src, err := a.nextSource()
-		if err != nil {
+		var err error
+		if src, err = a.nextSource(); err != nil {
 			return err
 		}
 		if err := a.insertRows(insertSources, sourceCols, a.sourceRow(p, member, src)); err != nil {
 			return fmt.Errorf("record %s: %w", r.ID, err)
 		}
-		if err := a.insertRows(insertLinks, linkCols, a.linkRows(nil, p, src)); err != nil {
-			return fmt.Errorf("link: %w", err)
+	} else {
+		src = p.old.id
+		if err := a.exec(`UPDATE sources SET kind = ?, ref = ?, member_id = ?, updated_at = ?, deleted = ?, hash = ?, data = ?, keys = ?, phones = ?, last_seen = ? WHERE id = ?`,
+			p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, p.storedData(), p.keyText, p.phones, a.at, src); err != nil {
+			return fmt.Errorf("record %s: %w", r.ID, err)
 		}
-		return a.writeRef(p, member)
-	}
-	src, oldKeys := p.old.id, p.old.keys
-	if err := a.exec(`UPDATE sources SET kind = ?, ref = ?, member_id = ?, updated_at = ?, deleted = ?, hash = ?, data = ?, keys = ?, phones = ?, last_seen = ? WHERE id = ?`,
-		p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted, p.hash, p.storedData(), p.keyText, p.phones, a.at, src); err != nil {
-		return fmt.Errorf("record %s: %w", r.ID, err)
+		for _, k := range p.old.keys {
+			if !slices.Contains(p.keys, k) {
+				if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND src = ?`, a.tenant, k.String(), src); err != nil {
+					return fmt.Errorf("unlink: %w", err)
+				}
+			}
+		}
 	}
 	if err := a.insertRows(insertLinks, linkCols, a.linkRows(nil, p, src)); err != nil {
 		return fmt.Errorf("link: %w", err)
-	}
-	for _, k := range oldKeys {
-		if !slices.Contains(p.keys, k) {
-			if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND src = ?`, a.tenant, k.String(), src); err != nil {
-				return fmt.Errorf("unlink: %w", err)
-			}
-		}
 	}
 	return a.writeRef(p, member)
 }

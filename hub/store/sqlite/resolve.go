@@ -50,9 +50,9 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 			inBatch[k]++
 		}
 		if p.old != nil {
-			for _, k := range p.old.keyStrs {
-				if !slices.Contains(p.keyStrs, k) {
-					inBatch[k]++
+			for _, k := range p.old.keys {
+				if !slices.Contains(p.keys, k) {
+					inBatch[k.String()]++
 				}
 			}
 		}
