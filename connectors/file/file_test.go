@@ -118,18 +118,6 @@ func read(t *testing.T, raw map[string]any, cp []byte) *collector {
 	return out
 }
 
-// copyFixture copies testdata/name into dir.
-func copyFixture(t *testing.T, dir, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
-	writeFile(t, p, string(b))
-	return p
-}
-
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {

@@ -39,8 +39,6 @@ func (t EventType) known() bool {
 	return false
 }
 
-func (t EventType) order() bool { return strings.HasPrefix(string(t), "order_") }
-
 // event is a decoded event envelope.
 type event struct {
 	ID         string

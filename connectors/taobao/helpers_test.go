@@ -43,7 +43,6 @@ type env struct {
 	srv  *httptest.Server
 	host *conformance.FakeHost
 	raw  map[string]any
-	wrap func(http.Handler) http.Handler
 }
 
 func newEnv(t *testing.T, cfg sandbox.Config, wrap func(http.Handler) http.Handler) *env {

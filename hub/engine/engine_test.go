@@ -60,12 +60,11 @@ func plugins(t *testing.T) string {
 
 // harness is an engine wired to a wechat sandbox.
 type harness struct {
-	sb     *sandbox.Server
-	eng    *engine.Engine
-	st     *sqlite.Store
-	mu     sync.Mutex
-	slept  []time.Duration
-	cancel func()
+	sb    *sandbox.Server
+	eng   *engine.Engine
+	st    *sqlite.Store
+	mu    sync.Mutex
+	slept []time.Duration
 }
 
 func (h *harness) sleeps() []time.Duration {
