@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,18 +58,30 @@ func benchCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("insert floor: %w", err)
 			}
 			fmt.Fprintf(out, "  insert floor     the same rows, 1,000-row transactions, SQLite   %9.0f rows/s\n", insert)
+			tmp, err := os.MkdirTemp("", "hub-bench-e2e")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
 			quiesce()
-			small, err := benchEndToEnd(ctx, abs, records/10)
+			small, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "small"), records/10)
 			if err != nil {
 				return fmt.Errorf("end to end (%d): %w", records/10, err)
 			}
 			quiesce()
-			full, err := benchEndToEnd(ctx, abs, records)
+			full, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "full"), records)
 			if err != nil {
 				return fmt.Errorf("end to end (%d): %w", records, err)
 			}
+			quiesce()
+			rows, err := benchStoreRows(ctx, filepath.Join(tmp, "full", "data"), filepath.Join(tmp, "rows"))
+			if err != nil {
+				return fmt.Errorf("store rows floor: %w", err)
+			}
+			fmt.Fprintf(out, "  store floor      the rows that sync stored, inserted alone       %9.0f records/s\n", rows.rate)
+			fmt.Fprintf(out, "                   (%d members, %d records, %d identifier links; %d-record transactions, no lookups)\n", rows.members, rows.records, rows.links, engine.GroupRecords)
 			fmt.Fprintf(out, "  end to end       plugin → gRPC → mapping → identity → SQLite     %9.0f records/s\n", full.rate)
-			fmt.Fprintf(out, "                   = %.2f × transport floor, %.2f × insert floor (bar: ≥ 50,000 records/s)\n", full.rate/transport, full.rate/insert)
+			fmt.Fprintf(out, "                   = %.2f × transport floor, %.2f × insert floor, %.2f × store floor (bar: ≥ 50,000 records/s)\n", full.rate/transport, full.rate/insert, full.rate/rows.rate)
 			fmt.Fprintf(out, "  peak RSS (hub)   %d records: %d MB; %d records: %d MB (bar: < 300 MB whatever the count)\n",
 				records/10, small.rssMB, records, full.rssMB)
 			for _, p := range []string{"taobao", "douyin"} {
@@ -177,6 +191,139 @@ func benchInsert(ctx context.Context, n int) (float64, error) {
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
+// storeRows is what benchStoreRows copied and how fast.
+type storeRows struct {
+	rate                    float64
+	members, records, links int64
+}
+
+// benchStoreRows measures the store side of a sync with everything but the
+// writing taken away: the members, records and identifier links the sync
+// left in the store at from are read back, a group at a time, in the order
+// the sync wrote them, and inserted into a fresh store in dir in
+// transactions of the engine's group size. Only the transactions are
+// timed. The statements are schema-agnostic (SELECT * / INSERT VALUES), so
+// the rows are the store's own whatever its columns.
+func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
+	var res storeRows
+	box, _ := secret.New(make([]byte, secret.KeySize)) // nothing is decrypted
+	fromStore, err := sqlite.Open(ctx, filepath.Join(from, "hub.db"), box, sqlite.Options{})
+	if err != nil {
+		return res, err
+	}
+	defer fromStore.Close()
+	src := fromStore.DB()
+	// The copy reads a group's links by record; the store has no index for
+	// that (it looks links up by identifier), so the copy adds one.
+	if _, err := src.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS bench_links_src ON links (src)`); err != nil {
+		return res, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "hub.db"), box, sqlite.Options{})
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	dst := st.DB()
+	var took time.Duration
+	var lastMember string
+	for lo := int64(0); ; lo += engine.GroupRecords {
+		hi := lo + engine.GroupRecords
+		sources, err := benchRows(ctx, src, `SELECT * FROM sources WHERE id >= ? AND id < ? ORDER BY id`, lo, hi)
+		if err != nil {
+			return res, err
+		}
+		if sources.n == 0 {
+			if lo > 0 {
+				break
+			}
+			continue // ids start at 1
+		}
+		var upto string
+		if err := src.QueryRowContext(ctx, `SELECT max(member_id) FROM sources WHERE id >= ? AND id < ?`, lo, hi).Scan(&upto); err != nil {
+			return res, err
+		}
+		members, err := benchRows(ctx, src, `SELECT * FROM members WHERE member_id > ? AND member_id <= ? ORDER BY member_id`, lastMember, upto)
+		if err != nil {
+			return res, err
+		}
+		lastMember = max(lastMember, upto)
+		links, err := benchRows(ctx, src, `SELECT * FROM links WHERE src >= ? AND src < ? ORDER BY src`, lo, hi)
+		if err != nil {
+			return res, err
+		}
+		start := time.Now()
+		tx, err := dst.BeginTx(ctx, nil)
+		if err != nil {
+			return res, err
+		}
+		for _, t := range []struct {
+			table string
+			rows  tableRows
+		}{{"members", members}, {"sources", sources}, {"links", links}} {
+			if err := t.rows.insert(ctx, tx, t.table); err != nil {
+				tx.Rollback()
+				return res, fmt.Errorf("insert %s: %w", t.table, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return res, err
+		}
+		took += time.Since(start)
+		res.members += int64(members.n)
+		res.records += int64(sources.n)
+		res.links += int64(links.n)
+	}
+	res.rate = float64(res.records) / took.Seconds()
+	return res, nil
+}
+
+// tableRows holds n rows of width columns, flattened.
+type tableRows struct {
+	width, n int
+	vals     []any
+}
+
+func benchRows(ctx context.Context, db *sql.DB, query string, args ...any) (tableRows, error) {
+	var t tableRows
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return t, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return t, err
+	}
+	t.width = len(cols)
+	for rows.Next() {
+		row := make([]any, t.width)
+		ptrs := make([]any, t.width)
+		for i := range row {
+			ptrs[i] = &row[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return t, err
+		}
+		t.vals = append(t.vals, row...)
+		t.n++
+	}
+	return t, rows.Err()
+}
+
+// insert writes the rows into table in statements of up to 200 rows, as
+// the store writes new records.
+func (t tableRows) insert(ctx context.Context, tx *sql.Tx, table string) error {
+	row := "(?" + strings.Repeat(",?", t.width-1) + ")"
+	for vals := t.vals; len(vals) > 0; {
+		n := min(len(vals)/t.width, 200)
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" VALUES "+row+strings.Repeat(","+row, n-1), vals[:n*t.width]...); err != nil {
+			return err
+		}
+		vals = vals[n*t.width:]
+	}
+	return nil
+}
+
 type e2eResult struct {
 	rate            float64
 	took            time.Duration
@@ -186,14 +333,13 @@ type e2eResult struct {
 }
 
 // benchEndToEnd runs `hub sync` of a synthetic job in a child process, so
-// the peak RSS measured is the hub's alone.
-func benchEndToEnd(ctx context.Context, pluginsDir string, n int) (e2eResult, error) {
+// the peak RSS measured is the hub's alone. The store it wrote is left in
+// dir's data directory.
+func benchEndToEnd(ctx context.Context, pluginsDir, dir string, n int) (e2eResult, error) {
 	var res e2eResult
-	dir, err := os.MkdirTemp("", "hub-bench-e2e")
-	if err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
 	cfg := fmt.Sprintf(`data_dir: %s
 plugins_dir: %s
 tenants:

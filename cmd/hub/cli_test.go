@@ -326,3 +326,41 @@ func TestSMSReceiptsThroughTheCLI(t *testing.T) {
 		t.Fatalf("sms report: %s", out)
 	}
 }
+
+// TestBenchPrintsEveryFigure runs `hub bench` small: every figure is
+// printed, and the counts behind them are the ones the runs must produce
+// (timings are not asserted; `make bench` is where they are read).
+func TestBenchPrintsEveryFigure(t *testing.T) {
+	out, err := hubCmd(t.Context(), "bench", "--plugins-dir", filepath.Join(binDir, "plugins"),
+		"--records", "3000", "--orders", "300", "--qps", "200").CombinedOutput()
+	if err != nil {
+		t.Fatalf("hub bench: %v\n%s", err, out)
+	}
+	var linksStored, linksResolved, members int
+	for _, want := range []string{
+		"transport floor", "insert floor", "store floor", "end to end", "peak RSS (hub)",
+		"backfill taobao", "backfill douyin", "identity",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q figure in:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "(") && strings.Contains(line, "identifier links;") {
+			var m, r int
+			if _, err := fmt.Sscanf(line, "(%d members, %d records, %d identifier links;", &m, &r, &linksStored); err != nil || r != 3000 {
+				t.Errorf("store floor copied %q: %v", line, err)
+			}
+		}
+		if strings.HasPrefix(line, "identity ") {
+			if _, err := fmt.Sscanf(line, "identity %d records → %d identifier links → %d members", new(int), &linksResolved, &members); err != nil {
+				t.Errorf("identity line %q: %v", line, err)
+			}
+		}
+	}
+	// The store floor inserts exactly the links the sync stored.
+	if linksStored == 0 || linksStored != linksResolved || members == 0 {
+		t.Errorf("store floor copied %d links, the sync stored %d (members %d):\n%s", linksStored, linksResolved, members, out)
+	}
+}

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	build("hub", "github.com/channelhub/channelhub/cmd/hub")
-	for _, p := range []string{"wechat", "synthetic", "file", "miniprogram", "sms"} {
+	for _, p := range []string{"wechat", "synthetic", "file", "miniprogram", "sms", "taobao", "douyin"} {
 		build(filepath.Join("plugins", p), "github.com/channelhub/channelhub/plugins/"+p)
 	}
 	if err := exec.Command(filepath.Join(dir, "hub"), "plugins", "index", filepath.Join(dir, "plugins")).Run(); err != nil {

@@ -396,7 +396,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 			defer w.close()
 			// Group commit: consecutive batches are written in one
 			// transaction with the last checkpoint among them, up to
-			// groupRecords records or groupWait after the first. A group
+			// GroupRecords records or groupWait after the first. A group
 			// is prepared here while the writer stores the one before.
 			var pending []sdk.Record
 			var pendingCP []byte
@@ -451,7 +451,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				if msg.Checkpoint != nil {
 					pendingCP = msg.Checkpoint
 				}
-				if len(pending) >= groupRecords || time.Since(since) >= groupWait {
+				if len(pending) >= GroupRecords || time.Since(since) >= groupWait {
 					if err := flush(); err != nil {
 						return err
 					}
@@ -711,12 +711,12 @@ func (e *Engine) storeConsents(ctx context.Context, tenant *config.Tenant, conn 
 	return nil
 }
 
-// Group commit bounds: records per transaction, and how long a batch may
-// wait for others before it is committed.
-const (
-	groupRecords = 5000
-	groupWait    = 250 * time.Millisecond
-)
+// GroupRecords is the most records a sync writes in one transaction.
+const GroupRecords = 5000
+
+// groupWait is how long a batch may wait for others before its group is
+// committed.
+const groupWait = 250 * time.Millisecond
 
 // Shutdown kills every plugin process the engine started.
 func (e *Engine) Shutdown() { e.plugins.Shutdown() }
