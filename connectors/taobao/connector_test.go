@@ -298,6 +298,75 @@ func TestTMCRedeliveryAndConfirm(t *testing.T) {
 	}
 }
 
+// TestTMCPointChangesAnswered: Tmall waits to hear each point change
+// processed. The answer goes out with the confirm, after the hub committed
+// the entry: done for an entry, failed with a code for a change that could
+// not be read; an outage while answering leaves the messages unconfirmed,
+// and the retried read answers each change once.
+func TestTMCPointChangesAnswered(t *testing.T) {
+	e := newEnv(t, sandbox.Config{Redeliver: time.Minute}, nil)
+	k := e.connector(t, nil)
+	e.clk.Add(time.Second)
+	m := e.sb.BrandMembers()[0]
+	rec := e.sb.PublishPointChange(m.OUID, -30, "兑换")
+	e.sb.PublishMessage(top.TopicPointChange, map[string]any{"record_id": "PC-HALF", "ouid": m.OUID, "point": 1.5})
+
+	r1, err := read(t, k, taobao.StreamTMC, sdk.ModeIncremental, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries, bad int
+	for _, r := range r1.recs {
+		switch {
+		case r.Points != nil:
+			entries++
+		case r.Bad != nil:
+			bad++
+		}
+	}
+	if entries != 1 || bad != 1 {
+		t.Fatalf("read %d entries and %d bad records, want 1 and 1", entries, bad)
+	}
+	if a := e.sb.PointAnswers(rec); len(a) != 0 {
+		t.Fatalf("answered before the hub committed the entry: %+v", a)
+	}
+
+	if err := e.sb.InjectFault(sandbox.Fault{Method: top.MethodMeiPointChangeCallback, Kind: sandbox.FaultHTTP5xx}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(t, k, taobao.StreamTMC, sdk.ModeIncremental, r1.last()); !errors.Is(err, sdk.ErrUnavailable) {
+		t.Fatalf("answer 5xx: %v", err)
+	}
+	if n := e.sb.Unconfirmed(); n != 2 {
+		t.Fatalf("%d unconfirmed after a failed answer, want 2 (confirmed only once answered)", n)
+	}
+	r2, err := read(t, k, taobao.StreamTMC, sdk.ModeIncremental, r1.last())
+	if err != nil || len(r2.ids()) != 0 || e.sb.Unconfirmed() != 0 {
+		t.Fatalf("retry: %v %v, %d unconfirmed", r2.ids(), err, e.sb.Unconfirmed())
+	}
+	mix := m.Mobile[:3] + "****" + m.Mobile[len(m.Mobile)-4:]
+	if got, want := e.sb.PointAnswers(rec), []sandbox.PointAnswer{{Result: top.PointChangeDone, Point: "-30", MixMobile: mix}}; !slices.Equal(got, want) {
+		t.Fatalf("answers to %s: %+v, want %+v", rec, got, want)
+	}
+	if got, want := e.sb.PointAnswers("PC-HALF"), []sandbox.PointAnswer{{Result: top.PointChangeFailed, ErrorCode: "UNREADABLE_POINT_CHANGE", Point: "1.5"}}; !slices.Equal(got, want) {
+		t.Fatalf("answers to the unreadable change: %+v, want %+v", got, want)
+	}
+}
+
+// TestTMCRefusedAnswerIsNotRetried: an answer Tmall refuses for good (it
+// does not know the change) does not hold the stream up.
+func TestTMCRefusedAnswerIsNotRetried(t *testing.T) {
+	e := newEnv(t, sandbox.Config{}, nil)
+	k := e.connector(t, nil)
+	e.clk.Add(time.Second)
+	e.sb.Step(2)
+	cp := []byte(`{"pending":[],"answers":[{"record_id":"PC-UNKNOWN","point":"5"}]}`)
+	r, err := read(t, k, taobao.StreamTMC, sdk.ModeIncremental, cp)
+	if err != nil || len(r.ids()) != 2 {
+		t.Fatalf("read after a refused answer: %v %v", r.ids(), err)
+	}
+}
+
 // TestTMCRedeliveredPendingNotEmittedTwice: messages delivered again before
 // the committed checkpoint's confirm reached the platform are confirmed, not
 // emitted again.

@@ -70,7 +70,7 @@ var Spec = sdk.Spec{
 				"Full reads page taobao.crm.members.get; incremental reads taobao.crm.members.increment.get since the checkpoint. 会员通 bind/register SPI calls (webhook) land here with the member's phone."},
 		{Name: StreamTMC, Kind: sdk.KindOrders, Cursor: "token", Sorted: false, Incremental: true,
 			Description: "TMC HTTP pull (taobao.tmc.messages.consume). Trade and refund messages are thin: each trade is fetched with taobao.trade.fullinfo.get and emitted as an order; tmall_mei_PointChange messages become points ledger entries (record ids \"points:<record_id>\"). " +
-				"Messages are confirmed only once a checkpoint carrying them was committed: the next read confirms them first. Redelivered messages already emitted are confirmed, not emitted again."},
+				"Messages are confirmed only once a checkpoint carrying them was committed: the next read confirms them first, after answering each point change (tmall.mei.crm.callback.point.change: done, or failed for one that could not be read). Redelivered messages already emitted are confirmed, not emitted again."},
 	},
 	Actions: []sdk.ActionSpec{
 		{Name: ActionMemberLevel, MaxBatch: 100, Description: "Set a 会员通 member's level: param `level`, a whole number ≥ 0 (tmall.mei.crm.member.sync level, level_type 1). " +

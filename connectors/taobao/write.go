@@ -33,7 +33,7 @@ func (k *Connector) Write(ctx context.Context, actions []sdk.Action) []sdk.Actio
 		req, err := k.memberSync(a)
 		if err == nil {
 			if err = ctx.Err(); err == nil {
-				var res top.MemberSyncResult
+				var res top.FlagResult
 				err = k.c.call(ctx, top.MethodMeiMemberSync, req.Params(), &res)
 			}
 		}

@@ -209,7 +209,7 @@ func (s *Server) memberSync(p params) (any, *apiErr) {
 	}
 	b := &s.buyers[k]
 	if version != 0 && version < b.version {
-		return top.MemberSyncResult{Result: true}, nil // stale update: ignored
+		return top.FlagResult{Result: true}, nil // stale update: ignored
 	}
 	b.version = max(b.version, version)
 	if hasPoint {
@@ -221,7 +221,7 @@ func (s *Server) memberSync(p params) (any, *apiErr) {
 		}
 		b.level = level
 	}
-	return top.MemberSyncResult{Result: true}, nil
+	return top.FlagResult{Result: true}, nil
 }
 
 func optInt(p params, name string) (int64, bool, *apiErr) {

@@ -228,6 +228,8 @@ func apis(method string) (h handler, needSession bool) {
 		return (*Server).membersIncrementGet, true
 	case top.MethodMeiMemberSync:
 		return (*Server).memberSync, true
+	case top.MethodMeiPointChangeCallback:
+		return (*Server).pointChangeCallback, true
 	case top.MethodTMCMessagesConsume:
 		return (*Server).tmcConsume, false
 	case top.MethodTMCMessagesConfirm:

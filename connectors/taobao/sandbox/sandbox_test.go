@@ -148,3 +148,40 @@ func TestForHub(t *testing.T) {
 		t.Fatal("conn not JSON")
 	}
 }
+
+// TestPointChangeAnswers: the first answer to a point change decides (a
+// failed change is rolled back from the Tmall balance); later answers are
+// recorded and change nothing; an unknown record or a failure without a code
+// is refused.
+func TestPointChangeAnswers(t *testing.T) {
+	now := func() time.Time { return t0 }
+	sb, srv := setup(t, now)
+	c := client(t, sb, srv, sb.Config().AppSecret, now)
+	m := sb.BrandMembers()[0]
+	rec := sb.PublishPointChange(m.OUID, -30, "兑换")
+	balance := func() int64 {
+		got, _ := sb.MemberByOUID(m.OUID)
+		return got.Point
+	}
+	if balance() != m.Point-30 {
+		t.Fatalf("balance %d after the change, want %d", balance(), m.Point-30)
+	}
+	answer := func(a top.PointChangeAnswer) error {
+		return c.Call(context.Background(), top.MethodMeiPointChangeCallback, sb.Config().Session, a.Params(), &top.FlagResult{})
+	}
+	if err := answer(top.PointChangeAnswer{RecordID: rec, Result: top.PointChangeFailed}); code(err) != top.CodeMissingRequired {
+		t.Fatalf("failed answer without error_code: %v", err)
+	}
+	if err := answer(top.PointChangeAnswer{RecordID: "PC-NONE", Result: top.PointChangeDone}); code(err) != top.CodeInvalidArguments {
+		t.Fatalf("answer to an unknown change: %v", err)
+	}
+	if err := answer(top.PointChangeAnswer{RecordID: rec, Result: top.PointChangeFailed, ErrorCode: "X"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := answer(top.PointChangeAnswer{RecordID: rec, Result: top.PointChangeFailed, ErrorCode: "X"}); err != nil {
+		t.Fatal(err)
+	}
+	if balance() != m.Point || len(sb.PointAnswers(rec)) != 2 {
+		t.Fatalf("balance %d (want %d rolled back once), %d answers", balance(), m.Point, len(sb.PointAnswers(rec)))
+	}
+}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,25 @@ import (
 type queue struct {
 	seq  int64
 	msgs []*queued
+	// changes are the point changes published, by record_id, with the
+	// brand's answers to them.
+	changes map[string]*pointChange
+}
+
+// pointChange is a tmall_mei_PointChange published: whose balance it moved
+// (buyer -1: none), by how much, and the answers received.
+type pointChange struct {
+	buyer   int
+	delta   int64
+	answers []PointAnswer
+}
+
+// PointAnswer is one tmall.mei.crm.callback.point.change received.
+type PointAnswer struct {
+	Result    int
+	ErrorCode string
+	Point     string
+	MixMobile string
 }
 
 type queued struct {
@@ -21,9 +41,29 @@ type queued struct {
 	confirmed bool
 }
 
+// PublishMessage publishes a TMC message with content as it is, malformed
+// or not, and returns its id. A point change's record_id, when it has one,
+// can be answered.
+func (s *Server) PublishMessage(topic string, content any) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.publish(topic, content)
+}
+
 // publish adds a message. s.mu is held.
 func (s *Server) publish(topic string, content any) int64 {
 	b, _ := json.Marshal(content)
+	if topic == top.TopicPointChange {
+		var c struct {
+			RecordID string `json:"record_id"`
+		}
+		if json.Unmarshal(b, &c) == nil && c.RecordID != "" && s.tmc.changes[c.RecordID] == nil {
+			if s.tmc.changes == nil {
+				s.tmc.changes = map[string]*pointChange{}
+			}
+			s.tmc.changes[c.RecordID] = &pointChange{buyer: -1}
+		}
+	}
 	s.tmc.seq++
 	id := 1000000000 + s.tmc.seq
 	uid, _ := strconv.ParseInt(s.cfg.SellerID, 10, 64)
@@ -112,5 +152,42 @@ func (s *Server) PublishPointChange(ouid string, delta int64, biz string) string
 		"record_id": rec, "ouid": b.ouid, "omid": b.omid, "mix_mobile": mob,
 		"point": delta, "biz_type": biz, "gmt_create": top.FormatTime(s.now()),
 	})
+	c := s.tmc.changes[rec]
+	c.buyer, c.delta = k, delta
 	return rec
+}
+
+// PointAnswers returns the answers the brand sent for a point change.
+func (s *Server) PointAnswers(recordID string) []PointAnswer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.tmc.changes[recordID]; c != nil {
+		return slices.Clone(c.answers)
+	}
+	return nil
+}
+
+// pointChangeCallback takes the brand's answer to a point change. The first
+// answer decides: a failed change is rolled back from the member's Tmall
+// balance; later answers are recorded and change nothing.
+func (s *Server) pointChangeCallback(p params) (any, *apiErr) {
+	if e := p.required("record_id", "result"); e != nil {
+		return nil, e
+	}
+	c := s.tmc.changes[p["record_id"]]
+	if c == nil {
+		return nil, errf(top.CodeInvalidArguments, top.SubInvalidParameter, "no point change with record_id %s", p["record_id"])
+	}
+	result, e := p.int("result", 0, top.PointChangeDone, top.PointChangeFailed)
+	if e != nil {
+		return nil, e
+	}
+	if result == top.PointChangeFailed && p["error_code"] == "" {
+		return nil, &apiErr{code: top.CodeMissingRequired, msg: "Missing required arguments:error_code"}
+	}
+	if len(c.answers) == 0 && result == top.PointChangeFailed && c.buyer >= 0 {
+		s.buyers[c.buyer].point -= c.delta
+	}
+	c.answers = append(c.answers, PointAnswer{Result: int(result), ErrorCode: p["error_code"], Point: p["point"], MixMobile: p["mix_mobile"]})
+	return top.FlagResult{Result: true}, nil
 }

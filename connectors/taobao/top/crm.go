@@ -94,8 +94,37 @@ func (r MemberSync) Params() map[string]string {
 	return p
 }
 
-// MemberSyncResult is the answer of tmall.mei.crm.member.sync (L: the sheet
-// gives no response fields; a result flag is assumed).
-type MemberSyncResult struct {
+// FlagResult is the answer of tmall.mei.crm.member.sync and
+// tmall.mei.crm.callback.point.change (L: the sheet gives no response
+// fields; a result flag is assumed).
+type FlagResult struct {
 	Result bool `json:"result"`
+}
+
+// PointChangeAnswer is a tmall.mei.crm.callback.point.change request: the
+// brand tells Tmall it processed (Result PointChangeDone) or could not
+// process (PointChangeFailed, with ErrorCode) a tmall_mei_PointChange
+// message. Point and MixMobile echo the message's (H: the sheet names the
+// parameters; L: whether point is the change or a balance).
+type PointChangeAnswer struct {
+	RecordID  string
+	Result    int
+	ErrorCode string
+	Point     string
+	MixMobile string
+}
+
+// Results of a point change answer.
+const (
+	PointChangeDone   = 0
+	PointChangeFailed = 1
+)
+
+// Params renders the request's parameters.
+func (a PointChangeAnswer) Params() map[string]string {
+	p := map[string]string{"record_id": a.RecordID, "result": strconv.Itoa(a.Result), "point": a.Point, "mix_mobile": a.MixMobile}
+	if a.ErrorCode != "" {
+		p["error_code"] = a.ErrorCode
+	}
+	return p
 }

@@ -15,6 +15,7 @@ const (
 	MethodTMCMessagesConsume     = "taobao.tmc.messages.consume"
 	MethodTMCMessagesConfirm     = "taobao.tmc.messages.confirm"
 	MethodMeiMemberSync          = "tmall.mei.crm.member.sync"
+	MethodMeiPointChangeCallback = "tmall.mei.crm.callback.point.change"
 	MethodTokenRefresh           = "taobao.top.auth.token.refresh"
 )
 
