@@ -19,9 +19,10 @@ type memberRow struct {
 	upd doudian.MemberUpdate
 }
 
-// Write applies member.level and points.set through member.batchUpdate, at
-// most five members a call. Both set an absolute value, so an action applied
-// twice with one key leaves the platform as applying it once does; a key
+// Write applies member.level, points.set and member.erase through
+// member.batchUpdate, at most five members a call. Each sets an absolute
+// state (a level, a balance, no membership), so an action applied twice
+// with one key leaves the platform as applying it once does; a key
 // repeated within one batch is sent once and reported as a duplicate. A call
 // that fails for one row is retried row by row so that each action gets its
 // own result. Rows need the member's union_id (brand members must be updated
@@ -43,6 +44,11 @@ func (k *Connector) Write(ctx context.Context, actions []sdk.Action) []sdk.Actio
 		if err != nil {
 			results[i].Status, results[i].Err = sdk.StatusFailed, err
 			continue
+		}
+		if upd.Unbind != nil {
+			// Only a current member can be unbound, and only the lookup
+			// says who is one: never trust the union id on record here.
+			upd.UnionID = ""
 		}
 		if upd.UnionID == "" && !slices.Contains(missing, upd.OpenID) {
 			missing = append(missing, upd.OpenID)
@@ -103,8 +109,11 @@ func (k *Connector) memberUpdate(a sdk.Action) (doudian.MemberUpdate, error) {
 		}
 		c := int64(cents)
 		upd.PointCent = &c
+	case ActionMemberErase:
+		unbind := true
+		upd.Unbind = &unbind
 	default:
-		return upd, sdk.PermanentError("", "douyin cannot %q (actions: %s, %s)", a.Type, ActionMemberLevel, ActionPointsSet)
+		return upd, sdk.PermanentError("", "douyin cannot %q (actions: %s, %s, %s)", a.Type, ActionMemberLevel, ActionPointsSet, ActionMemberErase)
 	}
 	return upd, nil
 }
@@ -139,6 +148,8 @@ func (k *Connector) fillUnionIDs(ctx context.Context, rows []memberRow, missing 
 			kept = append(kept, r)
 		case err != nil:
 			results[r.idx].Status, results[r.idx].Err = sdk.StatusFailed, err
+		case r.upd.Unbind != nil:
+			results[r.idx].Status = sdk.StatusApplied // not a member: nothing to end
 		default:
 			results[r.idx].Status, results[r.idx].Err = sdk.StatusFailed, sdk.PermanentError("", "the buyer is not a member of shop %s (no union_id)", k.shop)
 		}

@@ -90,6 +90,43 @@ func TestWriteLevelsAndPoints(t *testing.T) {
 	}
 }
 
+// TestWriteEraseEndsMembership: member.erase unbinds the buyer from the
+// shop's membership; a retry after it was applied, and an erasure of a buyer
+// who never joined, count as applied (there is no membership to end), even
+// with a stale union id on record.
+func TestWriteEraseEndsMembership(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Config{Orders: 10, Members: 600})
+	c := e.connector(t, nil)
+	cfg := e.sb.Config()
+	ms := members(e.sb, true, 2)
+	outsider := members(e.sb, false, 1)[0]
+	active := len(members(e.sb, true, 1<<20))
+	erase := func(key string, m sandbox.Member, withUnion bool) sdk.Action {
+		return sdk.Action{Key: key, Type: douyin.ActionMemberErase, Target: target(cfg, m, withUnion)}
+	}
+	first := c.Write(t.Context(), []sdk.Action{erase("e-0", ms[0], true), erase("e-1", ms[1], false), erase("e-out", outsider, false)})
+	for _, r := range first {
+		if r.Status != sdk.StatusApplied {
+			t.Errorf("%s: %s (%v), want applied", r.Key, r.Status, r.Err)
+		}
+	}
+	for _, m := range ms {
+		if got, _ := e.sb.Member(m.OpenID); got.Active {
+			t.Errorf("member %s still active after member.erase", m.OpenID)
+		}
+	}
+	if n := len(members(e.sb, true, 1<<20)); n != active-2 {
+		t.Fatalf("%d members active after erasing 2 of %d", n, active)
+	}
+	// The hub retries when it did not hear the first answer (crash): the
+	// union id on record is stale now, and the buyer is no member.
+	again := c.Write(t.Context(), []sdk.Action{erase("e-0", ms[0], true)})
+	if again[0].Status != sdk.StatusApplied {
+		t.Fatalf("retried erasure: %s (%v), want applied", again[0].Status, again[0].Err)
+	}
+}
+
 func TestWriteNeedsMemberAppID(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, sandbox.Config{Orders: 10, Members: 100})

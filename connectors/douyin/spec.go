@@ -33,6 +33,9 @@ const (
 	// ActionPointsSet sets a shop member's points balance (member.batchUpdate
 	// pointCent). The platform takes a balance, not a change.
 	ActionPointsSet = "points.set"
+	// ActionMemberErase ends a shop membership (member.batchUpdate unbind):
+	// what the hub queues when it erases a person (PIPL).
+	ActionMemberErase = "member.erase"
 )
 
 // Action parameters.
@@ -46,7 +49,7 @@ var Spec = sdk.Spec{
 	Name:        "douyin",
 	Version:     "0.1.0",
 	Platform:    "douyin_shop",
-	Description: "Douyin Shop (抖店): orders by update time with buyer open_id/union_id, order pushes re-read in full, member join/leave SPI, member level and points written back (会员通).",
+	Description: "Douyin Shop (抖店): orders by update time with buyer open_id/union_id, order pushes re-read in full, member join/leave SPI, member level and points written back and memberships ended on erasure (会员通).",
 	Streams: []sdk.StreamSpec{{
 		Name: StreamOrders, Kind: sdk.KindOrders, Cursor: "time", Sorted: true, Incremental: true,
 		Description: "Shop orders from order.searchList ordered by update_time, oldest first, over the platform's 90-day horizon. " +
@@ -59,6 +62,8 @@ var Spec = sdk.Spec{
 			"The value is absolute, so applying a key twice leaves the same level."},
 		{Name: ActionPointsSet, MaxBatch: 500, Description: "Set a shop member's points balance: param `points`, a number with at most two decimals, may be negative (sent as pointCent = points×100). " +
 			"Target as for member.level. Absolute, so applying a key twice leaves the same balance; the platform has no add/subtract call."},
+		{Name: ActionMemberErase, MaxBatch: 500, Description: "End the buyer's shop membership (member.batchUpdate unbind): the hub queues it when it erases the person (hub identity erase). " +
+			"Target: douyin_open_id (scope shop_id). Whether the buyer is still a member is looked up first; a buyer who is not (unbound already, or never joined) counts as applied, so a retried erasure does not fail."},
 	},
 	Config: []sdk.Field{
 		{Name: FieldAppKey, Type: sdk.TypeString, Required: true, Description: "App key of the 抖店 open-platform app (19 digits).", Example: "7000000000000000001"},

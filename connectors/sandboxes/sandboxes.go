@@ -155,7 +155,7 @@ func buildTaobao(o Options) (http.Handler, map[string]string, []Connection, []Jo
 func buildDouyin(o Options) (http.Handler, map[string]string, []Connection, []Job) {
 	h, creds, cfg := douyinsandbox.ForHub(o.Seed, o.Members)
 	conn := Connection{ID: "douyin-shop", Connector: "douyin", Config: cfg, RateLimits: map[string]float64{"*": 500}}
-	job := Job{ID: "douyin-orders", Connection: conn.ID, Read: []string{"orders"}, Write: []string{"member.level", "points.set"}, Mode: "incremental", Schedule: "*/10 * * * *"}
+	job := Job{ID: "douyin-orders", Connection: conn.ID, Read: []string{"orders"}, Write: []string{"member.level", "points.set", "member.erase"}, Mode: "incremental", Schedule: "*/10 * * * *"}
 	return h, creds, []Connection{conn}, []Job{job}
 }
 

@@ -42,7 +42,7 @@ func plugins(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		for _, name := range []string{"wechat", "miniprogram", "sms", "taobao"} {
+		for _, name := range []string{"wechat", "miniprogram", "sms", "taobao", "douyin"} {
 			out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), "github.com/channelhub/channelhub/plugins/"+name).CombinedOutput()
 			if err != nil {
 				buildErr = fmt.Errorf("build plugin %s: %v\n%s", name, err, out)
