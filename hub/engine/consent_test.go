@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -26,26 +25,13 @@ func TestDoNotDisturbRefusalRecordsAnOptOut(t *testing.T) {
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	c := sb.Config()
-	conn, err := json.Marshal(map[string]any{
+	yaml := oneConnection(t, "sms-tencent", "sms", map[string]any{
 		"provider": "tencent", "access_key_id": c.AccessKeyID, "access_key_secret": c.AccessKeySecret, "sdk_app_id": c.SdkAppID,
 		"sign_name": c.SignNames[0], "template": c.Templates[0].ID, "endpoint": strings.TrimPrefix(srv.URL, "http://"), "scheme": "http",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml := fmt.Sprintf(`data_dir: %s
-plugins_dir: %s
-tenants:
-  - id: t1
-    connections:
-      - id: sms-tencent
-        connector: sms
-        config: %s
-    jobs:
-      - id: sms
+	}, `      - id: sms
         connection: sms-tencent
         write: [sms.send]
-`, t.TempDir(), plugins(t), conn)
+`)
 	eng, st := engineFor(t, yaml, nil)
 	ctx := t.Context()
 	if _, err := st.EnsureTenant(ctx, "t1", nil); err != nil {

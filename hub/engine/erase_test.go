@@ -1,8 +1,6 @@
 package engine_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -24,26 +22,13 @@ func TestErasureEndsDouyinMembership(t *testing.T) {
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	c := sb.Config()
-	conn, err := json.Marshal(map[string]any{"app_key": c.AppKey, "app_secret": c.AppSecret, "shop_id": c.ShopID,
-		"member_app_id": c.MemberAppID, "brand": c.Brand, "api_base": srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml := fmt.Sprintf(`data_dir: %s
-plugins_dir: %s
-tenants:
-  - id: t1
-    connections:
-      - id: douyin-shop
-        connector: douyin
-        config: %s
-    jobs:
-      - id: orders
+	yaml := oneConnection(t, "douyin-shop", "douyin", map[string]any{"app_key": c.AppKey, "app_secret": c.AppSecret, "shop_id": c.ShopID,
+		"member_app_id": c.MemberAppID, "brand": c.Brand, "api_base": srv.URL}, `      - id: orders
         connection: douyin-shop
         read: [orders]
         write: [member.erase]
         mode: full
-`, t.TempDir(), plugins(t), conn)
+`)
 	eng, st := engineFor(t, yaml, nil)
 	ctx := t.Context()
 	if _, err := eng.Run(ctx, engine.Request{Tenant: "t1", Job: "orders"}); err != nil {

@@ -1,8 +1,6 @@
 package engine_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -24,25 +22,12 @@ func TestTmallPointChangeAnsweredAfterCommit(t *testing.T) {
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	c := sb.Config()
-	conn, err := json.Marshal(map[string]any{"app_key": c.AppKey, "app_secret": c.AppSecret, "session": c.Session,
-		"shop": c.SellerID, "brand": c.Brand, "api_base": srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml := fmt.Sprintf(`data_dir: %s
-plugins_dir: %s
-tenants:
-  - id: t1
-    connections:
-      - id: tmall
-        connector: taobao
-        config: %s
-    jobs:
-      - id: tmc
+	yaml := oneConnection(t, "tmall", "taobao", map[string]any{"app_key": c.AppKey, "app_secret": c.AppSecret, "session": c.Session,
+		"shop": c.SellerID, "brand": c.Brand, "api_base": srv.URL}, `      - id: tmc
         connection: tmall
         read: [tmc]
         mode: incremental
-`, t.TempDir(), plugins(t), conn)
+`)
 	fs := &failingStore{fail: 1}
 	eng, st := engineFor(t, yaml, func(s store.Store) store.Store { fs.Store = s; return fs })
 	ctx := t.Context()

@@ -51,6 +51,30 @@ func engineFor(t *testing.T, yaml string, wrap func(store.Store) store.Store) (*
 	return eng, st
 }
 
+// oneConnection is a hub.yaml for tenant t1 with one connection, id of
+// connector with config, and jobs (YAML list items indented for `jobs:`,
+// or "" for none).
+func oneConnection(t *testing.T, id, connector string, config any, jobs string) string {
+	t.Helper()
+	conn, err := json.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf(`data_dir: %s
+plugins_dir: %s
+tenants:
+  - id: t1
+    connections:
+      - id: %s
+        connector: %s
+        config: %s
+`, t.TempDir(), plugins(t), id, connector, conn)
+	if jobs != "" {
+		yaml += "    jobs:\n" + jobs
+	}
+	return yaml
+}
+
 // failingStore fails the next fail ApplyBatch calls, as a full disk would.
 type failingStore struct {
 	store.Store
@@ -79,19 +103,7 @@ func TestWebhookRedeliveredAfterStoreFailureIsStored(t *testing.T) {
 	sb := mpsandbox.New(mpsandbox.Config{Members: 20})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
-	conn, err := json.Marshal(sb.ConnectionConfig(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	yaml := fmt.Sprintf(`data_dir: %s
-plugins_dir: %s
-tenants:
-  - id: t1
-    connections:
-      - id: mini
-        connector: miniprogram
-        config: %s
-`, t.TempDir(), plugins(t), conn)
+	yaml := oneConnection(t, "mini", "miniprogram", sb.ConnectionConfig(srv.URL), "")
 	fs := &failingStore{fail: 1}
 	eng, st := engineFor(t, yaml, func(s store.Store) store.Store { fs.Store = s; return fs })
 	hub := httptest.NewServer(eng.WebhookHandler())
