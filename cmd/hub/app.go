@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -163,4 +165,25 @@ func (a *app) writers(t *config.Tenant) func(connection string) []string {
 		}
 		return out
 	}
+}
+
+// deliveredBy says, for each connection an action was queued for, which
+// jobs deliver it (those of the connection that write the action), or that
+// none does yet — a queued action no job writes waits for ever.
+func deliveredBy(t *config.Tenant, conns []string, action string) string {
+	parts := make([]string, len(conns))
+	for i, c := range conns {
+		var jobs []string
+		for _, j := range t.Jobs {
+			if j.Connection == c && slices.Contains(j.Write, action) {
+				jobs = append(jobs, j.ID)
+			}
+		}
+		if len(jobs) == 0 {
+			parts[i] = c + " (no job writes " + action + " for it yet: add it to a job's write list)"
+		} else {
+			parts[i] = c + " (delivered by the next run of " + strings.Join(jobs, ", ") + ")"
+		}
+	}
+	return strings.Join(parts, "; ")
 }

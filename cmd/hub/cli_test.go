@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/channelhub/channelhub/connectors/miniprogram"
+	"github.com/channelhub/channelhub/hub/config"
 	"github.com/channelhub/channelhub/hub/store"
 )
 
@@ -362,5 +363,72 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	// The store floor inserts exactly the links the sync stored.
 	if linksStored == 0 || linksStored != linksResolved || members == 0 {
 		t.Errorf("store floor copied %d links, the sync stored %d (members %d):\n%s", linksStored, linksResolved, members, out)
+	}
+}
+
+// TestErasureReachesDouyinThroughTheCLI: `hub identity erase` of a Douyin
+// shop member names the job that will end the membership, and the next
+// `hub sync` of that job delivers it.
+func TestErasureReachesDouyinThroughTheCLI(t *testing.T) {
+	cfgPath, _ := startSandbox(t, "douyin", "300")
+	hub := func(args ...string) string {
+		t.Helper()
+		out, err := hubCmd(t.Context(), append([]string{"--config", cfgPath, "--log-level", "warn"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("hub %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	hub("sync", "douyin-orders", "--mode", "full")
+	// A buyer with a union id is a shop member: the platform gives union
+	// ids for members only.
+	var member string
+	for _, line := range strings.Split(strings.TrimSpace(hub("members", "export")), "\n") {
+		var m struct {
+			MemberID   string `json:"member_id"`
+			Identities []struct{ Type string }
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range m.Identities {
+			if id.Type == "douyin_union_id" {
+				member = m.MemberID
+			}
+		}
+		if member != "" {
+			break
+		}
+	}
+	if member == "" {
+		t.Fatal("no Douyin shop member among the synced buyers")
+	}
+	out := hub("identity", "erase", member, "--yes")
+	if !strings.Contains(out, "deletion requested from: douyin-shop (delivered by the next run of douyin-orders)") {
+		t.Fatalf("erase: %s", out)
+	}
+	if out := hub("sync", "douyin-orders"); !strings.Contains(out, "write-back: 1 delivered") {
+		t.Fatalf("delivery: %s", out)
+	}
+}
+
+func TestDeliveredBy(t *testing.T) {
+	tenant := &config.Tenant{Jobs: []config.Job{
+		{ID: "orders", Connection: "shop", Write: []string{"member.level", "member.erase"}},
+		{ID: "nightly", Connection: "shop", Write: []string{"member.erase"}},
+		{ID: "followers", Connection: "oa", Write: []string{"tags.add"}},
+	}}
+	tests := []struct {
+		conns []string
+		want  string
+	}{
+		{[]string{"shop"}, "shop (delivered by the next run of orders, nightly)"},
+		{[]string{"oa"}, "oa (no job writes member.erase for it yet: add it to a job's write list)"},
+		{[]string{"shop", "oa"}, "shop (delivered by the next run of orders, nightly); oa (no job writes member.erase for it yet: add it to a job's write list)"},
+	}
+	for _, tt := range tests {
+		if got := deliveredBy(tenant, tt.conns, "member.erase"); got != tt.want {
+			t.Errorf("deliveredBy(%v) = %q, want %q", tt.conns, got, tt.want)
+		}
 	}
 }

@@ -122,7 +122,7 @@ func identityCmd(g *globals) *cobra.Command {
 			return out(res, func() {
 				fmt.Fprintf(g.stdout, "erased %s: %d records, %d orders, %d points entries deleted; %d tombstones kept\n", res.MemberID, res.Records, res.Orders, res.Points, res.Tombstones)
 				if len(res.Queued) > 0 {
-					fmt.Fprintf(g.stdout, "deletion requested from: %s (delivered by the next run of a job that writes %s)\n", strings.Join(res.Queued, ", "), ActionErase)
+					fmt.Fprintf(g.stdout, "deletion requested from: %s\n", deliveredBy(t, res.Queued, ActionErase))
 				}
 			})
 		},

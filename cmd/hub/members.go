@@ -151,7 +151,7 @@ func membersCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(g.stdout, "member %s: no connection of the member takes %s\n", id, it.action)
 					continue
 				}
-				fmt.Fprintf(g.stdout, "member %s: %s queued for %s; the next run of a job that writes it delivers it\n", id, it.action, strings.Join(conns, ", "))
+				fmt.Fprintf(g.stdout, "member %s: %s queued for %s\n", id, it.action, deliveredBy(t, conns, it.action))
 			}
 			return nil
 		},
