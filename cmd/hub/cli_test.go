@@ -70,14 +70,10 @@ func startSandbox(t *testing.T, platforms, members string) (string, sandboxInfo)
 	return cfgPath, info
 }
 
-// TestSandboxConfigDrivesTheCLI runs `hub sandbox --write-config` as its own
-// process and drives the written config through sync, members and tags.
-func TestSandboxConfigDrivesTheCLI(t *testing.T) {
-	cfgPath, info := startSandbox(t, "wechat", "400")
-	if !strings.HasPrefix(info.Sandboxes["wechat"].URL, "http://127.0.0.1:") || info.Sandboxes["wechat"].Credentials["app_id"] == "" {
-		t.Fatalf("sandbox line: %+v", info)
-	}
-	hub := func(args ...string) string {
+// hubWith returns a runner of hub commands on the config at cfgPath that
+// fails the test when a command fails, and returns its output.
+func hubWith(t *testing.T, cfgPath string) func(args ...string) string {
+	return func(args ...string) string {
 		t.Helper()
 		out, err := hubCmd(t.Context(), append([]string{"--config", cfgPath, "--log-level", "warn"}, args...)...).CombinedOutput()
 		if err != nil {
@@ -85,6 +81,16 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 		}
 		return string(out)
 	}
+}
+
+// TestSandboxConfigDrivesTheCLI runs `hub sandbox --write-config` as its own
+// process and drives the written config through sync, members and tags.
+func TestSandboxConfigDrivesTheCLI(t *testing.T) {
+	cfgPath, info := startSandbox(t, "wechat", "400")
+	if !strings.HasPrefix(info.Sandboxes["wechat"].URL, "http://127.0.0.1:") || info.Sandboxes["wechat"].Credentials["app_id"] == "" {
+		t.Fatalf("sandbox line: %+v", info)
+	}
+	hub := hubWith(t, cfgPath)
 	out := hub("sync", "wechat-followers", "--mode", "full")
 	if !strings.Contains(out, "records read") {
 		t.Fatalf("sync output: %s", out)
@@ -294,14 +300,7 @@ func TestCPUProfile(t *testing.T) {
 // `hub sms report` shows every sent message as reached.
 func TestSMSReceiptsThroughTheCLI(t *testing.T) {
 	cfgPath, _ := startSandbox(t, "sms", "300")
-	hub := func(args ...string) string {
-		t.Helper()
-		out, err := hubCmd(t.Context(), append([]string{"--config", cfgPath, "--log-level", "warn"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("hub %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	hub := hubWith(t, cfgPath)
 	hub("sync", "pos-members")
 	var queued store.SMSResult
 	out := hub("sms", "send", "--connection", "sms-tencent", "--template", "2000001", "--params", `{"1":"会员"}`, "--all", "--json")
@@ -371,14 +370,7 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 // `hub sync` of that job delivers it.
 func TestErasureReachesDouyinThroughTheCLI(t *testing.T) {
 	cfgPath, _ := startSandbox(t, "douyin", "300")
-	hub := func(args ...string) string {
-		t.Helper()
-		out, err := hubCmd(t.Context(), append([]string{"--config", cfgPath, "--log-level", "warn"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("hub %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	hub := hubWith(t, cfgPath)
 	hub("sync", "douyin-orders", "--mode", "full")
 	// A buyer with a union id is a shop member: the platform gives union
 	// ids for members only.
