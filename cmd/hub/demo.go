@@ -23,6 +23,7 @@ import (
 	"github.com/channelhub/channelhub/hub/config"
 	"github.com/channelhub/channelhub/hub/engine"
 	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/mapping"
 )
 
 // errFound stops a walk over members.
@@ -37,8 +38,10 @@ func demoCmd(g *globals) *cobra.Command {
 		Long: `The main job on the embedded default: start the platform sandboxes in-process,
 write DIR/hub.yaml for them, sync every connector into a fresh SQLite store under
 DIR/data, change a tag on a member in the hub and deliver it back to the
-platform, then print records read per connection, members, merges,
-write-backs and the time taken.`,
+platform, send levels and points balances to the membership platforms, erase
+a Douyin shop member (PIPL), run an SMS campaign, then print records read per
+connection, members, merges, write-backs, the erasure, the campaign and the
+time taken.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			start := time.Now()
@@ -140,6 +143,12 @@ write-backs and the time taken.`,
 			if err != nil {
 				return err
 			}
+			// A person asks to be forgotten (PIPL): the hub deletes them and
+			// ends their Douyin shop membership.
+			erased, err := demoErasure(ctx, a, tenant, set)
+			if err != nil {
+				return err
+			}
 			st, err := a.store.Stats(ctx, tenant.ID)
 			if err != nil {
 				return err
@@ -181,6 +190,9 @@ write-backs and the time taken.`,
 				fmt.Fprintf(out, " (tag demo-vip on member %s; %d levels and points balances to Taobao and Douyin)", target.MemberID, levels)
 			}
 			fmt.Fprintf(out, "\n  dead letters           %8d\n", st.DeadLetters)
+			if erased != "" {
+				fmt.Fprintf(out, "  erasure (PIPL)         %8d member erased (%s): data deleted, tombstones kept, Douyin shop membership ended\n", st.Erased, erased)
+			}
 			if campaignRes != nil {
 				fmt.Fprintf(out, "  sms campaign           %8d sent to members who opted in; refused:\n", campaignRep.Sent)
 				printSMSRefusals(out, campaignRes.Refused, "                         ")
@@ -354,4 +366,54 @@ func demoMembership(ctx context.Context, a *app, tenant *config.Tenant) (int, er
 		delivered += res.Writes.Delivered
 	}
 	return delivered, nil
+}
+
+// demoErasure erases a member who is a Douyin shop member and delivers the
+// erasure; it fails unless the sandbox's membership has ended. It returns
+// the member id ("" when no Douyin sandbox runs).
+func demoErasure(ctx context.Context, a *app, tenant *config.Tenant, set *sandboxes.Set) (string, error) {
+	r := set.Get("douyin")
+	if r == nil {
+		return "", nil
+	}
+	srv := r.Server.(*douyinsandbox.Server)
+	var memberID, openID string
+	err := a.store.ExportMembers(ctx, tenant.ID, func(m *store.MemberView) error {
+		var open string
+		member := false
+		for _, id := range m.Identities {
+			switch mapping.IdentityType(id.Type) {
+			case mapping.IDDouyinOpenID:
+				open = id.Value
+			case mapping.IDDouyinUnionID:
+				member = true // the platform gives union ids for members only
+			}
+		}
+		if b, ok := srv.Member(open); member && ok && b.Active {
+			memberID, openID = m.MemberID, open
+			return errFound
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return "", err
+	}
+	if memberID == "" {
+		return "", fmt.Errorf("demo erasure: no Douyin shop member in the store")
+	}
+	res, err := a.store.Erase(ctx, tenant.ID, memberID, ActionErase, a.writers(tenant))
+	if err != nil {
+		return "", err
+	}
+	for _, j := range tenant.Jobs {
+		if slices.Contains(res.Queued, j.Connection) && slices.Contains(j.Write, ActionErase) {
+			if _, err := a.engine.Run(ctx, engine.Request{Tenant: tenant.ID, Job: j.ID}); err != nil {
+				return "", fmt.Errorf("demo erasure: %w", err)
+			}
+		}
+	}
+	if b, _ := srv.Member(openID); b.Active {
+		return "", fmt.Errorf("demo erasure: member %s is still a Douyin shop member", memberID)
+	}
+	return memberID, nil
 }
