@@ -18,6 +18,7 @@ import (
 	douyinsandbox "github.com/channelhub/channelhub/connectors/douyin/sandbox"
 	"github.com/channelhub/channelhub/connectors/sandboxes"
 	smssandbox "github.com/channelhub/channelhub/connectors/sms/sandbox"
+	"github.com/channelhub/channelhub/connectors/taobao"
 	taobaosandbox "github.com/channelhub/channelhub/connectors/taobao/sandbox"
 	"github.com/channelhub/channelhub/connectors/taobao/top"
 	"github.com/channelhub/channelhub/hub/config"
@@ -84,6 +85,9 @@ time taken.`,
 			out := g.stdout
 			fmt.Fprintf(out, "channelhub demo: %d sandboxes, %d seeded people, store %s\n\n", len(set.Running), members, filepath.Join(dir, "data", "hub.db"))
 			tenant := &a.cfg.Tenants[0]
+			// Tmall brand members earn and spend points on Tmall: each change
+			// comes through TMC, lands in the hub's ledger, and is answered.
+			pointChanges := demoPublishPointChanges(set)
 			perConn := map[string]int64{}
 			for _, job := range tenant.Jobs {
 				res, err := a.engine.Run(ctx, engine.Request{Tenant: tenant.ID, Job: job.ID, Mode: "full", Progress: progressPrinter(g.stderr)})
@@ -143,6 +147,10 @@ time taken.`,
 			if err != nil {
 				return err
 			}
+			answered, err := demoAnswerPointChanges(ctx, a, tenant, set, pointChanges)
+			if err != nil {
+				return err
+			}
 			// A person asks to be forgotten (PIPL): the hub deletes them and
 			// ends their Douyin shop membership.
 			erased, err := demoErasure(ctx, a, tenant, set)
@@ -190,6 +198,9 @@ time taken.`,
 				fmt.Fprintf(out, " (tag demo-vip on member %s; %d levels and points balances to Taobao and Douyin)", target.MemberID, levels)
 			}
 			fmt.Fprintf(out, "\n  dead letters           %8d\n", st.DeadLetters)
+			if len(pointChanges) > 0 {
+				fmt.Fprintf(out, "  tmall point changes    %8d stored in the points ledger, then answered to Tmall as processed (%d ledger entries in all)\n", answered, st.PointsEntries)
+			}
 			if erased != "" {
 				fmt.Fprintf(out, "  erasure (PIPL)         %8d member erased (%s): data deleted, tombstones kept, Douyin shop membership ended\n", st.Erased, erased)
 			}
@@ -416,4 +427,53 @@ func demoErasure(ctx context.Context, a *app, tenant *config.Tenant, set *sandbo
 		return "", fmt.Errorf("demo erasure: member %s is still a Douyin shop member", memberID)
 	}
 	return memberID, nil
+}
+
+// demoPublishPointChanges has the Taobao sandbox publish point changes of
+// brand members on TMC (earning and spending) and returns their record ids.
+func demoPublishPointChanges(set *sandboxes.Set) []string {
+	r := set.Get("taobao")
+	if r == nil {
+		return nil
+	}
+	srv := r.Server.(*taobaosandbox.Server)
+	var recs []string
+	for i, m := range srv.BrandMembers() {
+		if i == 20 {
+			break
+		}
+		delta, biz := int64(100), "签到"
+		if i%2 == 1 {
+			delta, biz = -30, "兑换"
+		}
+		recs = append(recs, srv.PublishPointChange(m.OUID, delta, biz))
+	}
+	return recs
+}
+
+// demoAnswerPointChanges runs the jobs that read Taobao's tmc stream once
+// more, which answers the changes the last run stored, and returns how many
+// Tmall heard answered as processed; it fails unless every change was.
+func demoAnswerPointChanges(ctx context.Context, a *app, tenant *config.Tenant, set *sandboxes.Set, recs []string) (int, error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	for _, j := range tenant.Jobs {
+		if j.Connection == "taobao-shop" && slices.Contains(j.Read, taobao.StreamTMC) {
+			if _, err := a.engine.Run(ctx, engine.Request{Tenant: tenant.ID, Job: j.ID}); err != nil {
+				return 0, fmt.Errorf("demo point changes: %w", err)
+			}
+		}
+	}
+	srv := set.Get("taobao").Server.(*taobaosandbox.Server)
+	answered := 0
+	for _, rec := range recs {
+		if as := srv.PointAnswers(rec); len(as) > 0 && as[0].Result == top.PointChangeDone {
+			answered++
+		}
+	}
+	if answered != len(recs) {
+		return answered, fmt.Errorf("demo point changes: %d of %d answered to Tmall", answered, len(recs))
+	}
+	return answered, nil
 }

@@ -149,7 +149,10 @@ func buildTaobao(o Options) (http.Handler, map[string]string, []Connection, []Jo
 	h, creds, cfg := taobaosandbox.ForHub(o.Seed, o.Members)
 	conn := Connection{ID: "taobao-shop", Connector: "taobao", Config: cfg, RateLimits: map[string]float64{"*": 500}}
 	job := Job{ID: "taobao-orders", Connection: conn.ID, Read: []string{"orders", "members"}, Write: []string{"member.level", "points.set"}, Mode: "incremental", Schedule: "*/10 * * * *"}
-	return h, creds, []Connection{conn}, []Job{job}
+	// TMC every minute: point changes are answered by the run after the one
+	// that stored them.
+	tmc := Job{ID: "taobao-tmc", Connection: conn.ID, Read: []string{"tmc"}, Mode: "incremental", Schedule: "@every 1m"}
+	return h, creds, []Connection{conn}, []Job{job, tmc}
 }
 
 func buildDouyin(o Options) (http.Handler, map[string]string, []Connection, []Job) {

@@ -55,4 +55,7 @@ func TestTmallPointChangeAnsweredAfterCommit(t *testing.T) {
 	if err != nil || v.Points != -30 {
 		t.Fatalf("member %+v, %v: want the -30 entry in the ledger", v, err)
 	}
+	if stats, err := st.Stats(ctx, "t1"); err != nil || stats.PointsEntries != 1 {
+		t.Fatalf("%d ledger entries (%v), want the change once however often it came", stats.PointsEntries, err)
+	}
 }

@@ -197,7 +197,9 @@ type Stats struct {
 	// guard stopped; Erased are erased members.
 	Conflicts, Shared, Erased int64
 	// Links are the (record, identifier) pairs of the evidence graph.
-	Links                                        int64
+	Links int64
+	// PointsEntries are the lines of the members' points ledgers.
+	PointsEntries                                int64
 	OutboxPending, OutboxDelivered, OutboxFailed int64
 	DeadLetters                                  int64
 }

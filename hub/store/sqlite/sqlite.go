@@ -392,6 +392,7 @@ func (s *Store) Stats(ctx context.Context, tenant string) (store.Stats, error) {
 		{&st.Shared, `SELECT COUNT(*) FROM identity_shared WHERE tenant = ?`},
 		{&st.Erased, `SELECT COUNT(*) FROM members WHERE tenant = ? AND erased_at IS NOT NULL AND merged_into IS NULL`},
 		{&st.Orders, `SELECT COUNT(*) FROM orders WHERE tenant = ?`},
+		{&st.PointsEntries, `SELECT COUNT(*) FROM points WHERE tenant = ?`},
 		{&st.OutboxPending, `SELECT COUNT(*) FROM outbox WHERE tenant = ? AND status = 'pending'`},
 		{&st.OutboxDelivered, `SELECT COUNT(*) FROM outbox WHERE tenant = ? AND status = 'delivered'`},
 		{&st.OutboxFailed, `SELECT COUNT(*) FROM outbox WHERE tenant = ? AND status IN ('failed', 'refused')`},
