@@ -168,22 +168,26 @@ func (a *app) writers(t *config.Tenant) func(connection string) []string {
 }
 
 // deliveredBy says, for each connection an action was queued for, which
-// jobs deliver it (those of the connection that write the action), or that
-// none does yet — a queued action no job writes waits for ever.
+// jobs deliver it, or that none does yet.
 func deliveredBy(t *config.Tenant, conns []string, action string) string {
 	parts := make([]string, len(conns))
 	for i, c := range conns {
-		var jobs []string
-		for _, j := range t.Jobs {
-			if j.Connection == c && slices.Contains(j.Write, action) {
-				jobs = append(jobs, j.ID)
-			}
-		}
-		if len(jobs) == 0 {
-			parts[i] = c + " (no job writes " + action + " for it yet: add it to a job's write list)"
-		} else {
-			parts[i] = c + " (delivered by the next run of " + strings.Join(jobs, ", ") + ")"
-		}
+		parts[i] = c + " (" + deliveryNote(t, c, action) + ")"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// deliveryNote names the jobs of the tenant that write action on conn, or
+// says that none does yet — a queued action no job writes waits for ever.
+func deliveryNote(t *config.Tenant, conn, action string) string {
+	var jobs []string
+	for _, j := range t.Jobs {
+		if j.Connection == conn && slices.Contains(j.Write, action) {
+			jobs = append(jobs, j.ID)
+		}
+	}
+	if len(jobs) == 0 {
+		return "no job writes " + action + " for it yet: add it to a job's write list"
+	}
+	return "delivered by the next run of " + strings.Join(jobs, ", ")
 }

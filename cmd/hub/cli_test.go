@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -399,8 +400,30 @@ func TestErasureReachesDouyinThroughTheCLI(t *testing.T) {
 	if !strings.Contains(out, "deletion requested from: douyin-shop (delivered by the next run of douyin-orders)") {
 		t.Fatalf("erase: %s", out)
 	}
+	outbox := func() store.OutboxCount {
+		t.Helper()
+		var st struct{ Outbox []store.OutboxCount }
+		if err := json.Unmarshal([]byte(hub("jobs", "status", "--json")), &st); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range st.Outbox {
+			if o.Connection == "douyin-shop" && o.Action == "member.erase" {
+				return o
+			}
+		}
+		return store.OutboxCount{}
+	}
+	if o := outbox(); o.Pending != 1 || o.Delivered != 0 {
+		t.Fatalf("outbox before delivery: %+v", o)
+	}
+	if out := hub("jobs", "status"); !regexp.MustCompile(`douyin-shop\s+member\.erase\s+1\s+0\s+0\s+0\s+delivered by the next run of douyin-orders`).MatchString(out) {
+		t.Fatalf("jobs status does not show the pending erasure and its job:\n%s", out)
+	}
 	if out := hub("sync", "douyin-orders"); !strings.Contains(out, "write-back: 1 delivered") {
 		t.Fatalf("delivery: %s", out)
+	}
+	if o := outbox(); o.Pending != 0 || o.Delivered != 1 {
+		t.Fatalf("outbox after delivery: %+v", o)
 	}
 }
 

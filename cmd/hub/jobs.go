@@ -14,7 +14,7 @@ func jobsCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Show every job's streams (checkpoint, records, status, last error) and latest runs",
+		Short: "Show every job's streams (checkpoint, records, status, last error), latest runs, and the write-back outbox",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, false)
@@ -30,8 +30,12 @@ func jobsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			outbox, err := a.store.Outbox(ctx, "")
+			if err != nil {
+				return err
+			}
 			if asJSON {
-				return json.NewEncoder(g.stdout).Encode(map[string]any{"streams": states, "runs": runs})
+				return json.NewEncoder(g.stdout).Encode(map[string]any{"streams": states, "runs": runs, "outbox": outbox})
 			}
 			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TENANT\tJOB\tSTREAM\tSTATUS\tRECORDS\tUPDATED\tLAST ERROR")
@@ -41,6 +45,16 @@ func jobsCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(tw, "\nRUN\tTENANT\tJOB\tSTATUS\tRECORDS\tSTARTED\tERROR")
 			for _, r := range runs {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Tenant, r.Job, r.Status, r.Records, r.StartedAt.Format(time.RFC3339), r.Error)
+			}
+			if len(outbox) > 0 {
+				fmt.Fprintln(tw, "\nwrite-back outbox\nTENANT\tCONNECTION\tACTION\tPENDING\tDELIVERED\tFAILED\tREFUSED\tNOTE")
+				for _, o := range outbox {
+					note := ""
+					if t, err := a.cfg.Tenant(o.Tenant); o.Pending > 0 && err == nil {
+						note = deliveryNote(t, o.Connection, o.Action)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", o.Tenant, o.Connection, o.Action, o.Pending, o.Delivered, o.Failed, o.Refused, note)
+				}
 			}
 			return tw.Flush()
 		},

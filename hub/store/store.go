@@ -78,6 +78,9 @@ type Store interface {
 	Runs(ctx context.Context, tenant string, limit int) ([]Run, error)
 	// DeadLetters lists dead-lettered records of a tenant, newest first.
 	DeadLetters(ctx context.Context, tenant string, limit int) ([]DeadLetter, error)
+	// Outbox counts the write-back actions of a tenant ("" for all) by
+	// connection and action, in each state.
+	Outbox(ctx context.Context, tenant string) ([]OutboxCount, error)
 
 	// Explain says why each identifier of a member belongs to it: the
 	// records carrying it, the merge journal and the refused merges.
@@ -240,6 +243,19 @@ type Run struct {
 	Job       string
 	StartedAt time.Time
 	RunResult
+}
+
+// OutboxCount is how many write-back actions of one type a connection has
+// waiting, delivered, failed for good, and refused (by the hub's policy
+// before sending, or by the platform).
+type OutboxCount struct {
+	Tenant     string `json:"tenant"`
+	Connection string `json:"connection"`
+	Action     string `json:"action"`
+	Pending    int64  `json:"pending"`
+	Delivered  int64  `json:"delivered"`
+	Failed     int64  `json:"failed"`
+	Refused    int64  `json:"refused"`
 }
 
 // DeadLetter is a record that could not be applied.

@@ -66,6 +66,11 @@ func TestQueueSMSChecksEveryRecipient(t *testing.T) {
 	if _, err := s.QueueSMS(ctx, "t1", store.SMSRequest{Connection: "sms", Template: "NOPE", All: true, At: at}, &policy); err == nil || !strings.Contains(err.Error(), "not declared") {
 		t.Fatalf("undeclared template: %v", err)
 	}
+	// The outbox counts the one queued and the four refused.
+	want := []store.OutboxCount{{Tenant: "t1", Connection: "sms", Action: store.ActionSMSSend, Pending: 1, Refused: 4}}
+	if got, err := s.Outbox(ctx, "t1"); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("outbox = %+v, %v; want %+v", got, err, want)
+	}
 }
 
 func TestQueueActionTargetsOnlyTheConnectionsOwnPhones(t *testing.T) {
@@ -136,6 +141,10 @@ func TestReceiptsAreFiledWithTheirSends(t *testing.T) {
 	}
 	if err := s.CompleteActions(ctx, "t1", results); err != nil {
 		t.Fatal(err)
+	}
+	wantOutbox := []store.OutboxCount{{Tenant: "t1", Connection: "sms", Action: store.ActionSMSSend, Delivered: 3, Failed: 1}}
+	if got, err := s.Outbox(ctx, ""); err != nil || !slices.Equal(got, wantOutbox) {
+		t.Fatalf("outbox = %+v, %v; want %+v", got, err, wantOutbox)
 	}
 	receipt := func(id string, c sdk.Receipt) sdk.Record {
 		return sdk.Record{ID: id, UpdatedAt: c.At, Receipt: &c}

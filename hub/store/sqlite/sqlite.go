@@ -355,6 +355,26 @@ func (s *Store) Runs(ctx context.Context, tenant string, limit int) ([]store.Run
 	return out, rows.Err()
 }
 
+// Outbox implements store.Store.
+func (s *Store) Outbox(ctx context.Context, tenant string) ([]store.OutboxCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant, connection, type,
+		SUM(status = 'pending'), SUM(status = 'delivered'), SUM(status = 'failed'), SUM(status = 'refused')
+		FROM outbox WHERE ? = '' OR tenant = ? GROUP BY tenant, connection, type ORDER BY tenant, connection, type`, tenant, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OutboxCount
+	for rows.Next() {
+		var c store.OutboxCount
+		if err := rows.Scan(&c.Tenant, &c.Connection, &c.Action, &c.Pending, &c.Delivered, &c.Failed, &c.Refused); err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // DeadLetters implements store.Store.
 func (s *Store) DeadLetters(ctx context.Context, tenant string, limit int) ([]store.DeadLetter, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, job, connection, stream, record_id, reason, location, raw, created_at FROM dead_letters
