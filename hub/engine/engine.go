@@ -704,7 +704,7 @@ func (e *Engine) storeConsents(ctx context.Context, tenant *config.Tenant, conn 
 		return nil
 	}
 	_, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: "write:" + conn.ID, Connection: conn.ID, Stream: "consents",
-		Records: recs, At: e.opts.Now(), Rules: &tenant.Identity})
+		Records: recs, Status: store.StatusReceiving, At: e.opts.Now(), Rules: &tenant.Identity})
 	if err != nil {
 		return fmt.Errorf("store the consents %s reported: %w", conn.ID, err)
 	}

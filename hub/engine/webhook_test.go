@@ -143,4 +143,14 @@ func TestWebhookRedeliveredAfterStoreFailureIsStored(t *testing.T) {
 	if err != nil || byPhone.MemberID != m.MemberID {
 		t.Fatalf("the exchanged phone was not stored with the member: %v", err)
 	}
+	// A pushed stream never ends: it is receiving, not running.
+	states, err := st.ListStreamStates(t.Context(), "t1")
+	if err != nil || len(states) == 0 {
+		t.Fatalf("stream states %+v, %v", states, err)
+	}
+	for _, s := range states {
+		if s.Job != "webhook:mini" || s.Status != store.StatusReceiving {
+			t.Errorf("stream %s/%s is %q, want %s", s.Job, s.Stream, s.Status, store.StatusReceiving)
+		}
+	}
 }

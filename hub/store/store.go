@@ -130,6 +130,10 @@ type Batch struct {
 	Records                         []sdk.Record
 	// Checkpoint, when not nil, is committed with the records.
 	Checkpoint []byte
+	// Status is the stream's status after the batch: "" for "running" (a
+	// read in progress, "done" when it ends), StatusReceiving for a stream
+	// the platform pushes to, which never ends.
+	Status string
 	// At is the time recorded for first/last seen.
 	At time.Time
 	// Rules are the tenant's identity rules; nil means the defaults.
@@ -138,6 +142,10 @@ type Batch struct {
 	// sync engine) derived from Records; ApplyBatch then skips that work.
 	Prepared any
 }
+
+// StatusReceiving is the status of a stream of pushed records (webhooks,
+// what a write revealed): always open, never done.
+const StatusReceiving = "receiving"
 
 // BatchResult counts what ApplyBatch did.
 type BatchResult struct {

@@ -367,10 +367,14 @@ func (a *applier) applyBatch(b store.Batch, recs []*prepared) error {
 	}
 	// Every batch counts its records; a batch with a checkpoint also moves
 	// the stream's resume point, in this same transaction.
-	return a.exec(`INSERT INTO stream_state (tenant, job, stream, checkpoint, records, status, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?)
+	status := b.Status
+	if status == "" {
+		status = "running"
+	}
+	return a.exec(`INSERT INTO stream_state (tenant, job, stream, checkpoint, records, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, job, stream) DO UPDATE SET checkpoint = COALESCE(excluded.checkpoint, stream_state.checkpoint),
-		records = stream_state.records + excluded.records, status = 'running', updated_at = excluded.updated_at`,
-		b.Tenant, b.Job, b.Stream, b.Checkpoint, len(b.Records), a.at/1000)
+		records = stream_state.records + excluded.records, status = excluded.status, updated_at = excluded.updated_at`,
+		b.Tenant, b.Job, b.Stream, b.Checkpoint, len(b.Records), status, a.at/1000)
 }
 
 // fileReceipt records a delivery receipt on the connection's outbox item of
