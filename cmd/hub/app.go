@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -190,4 +191,15 @@ func deliveryNote(t *config.Tenant, conn, action string) string {
 		return "no job writes " + action + " for it yet: add it to a job's write list"
 	}
 	return "delivered by the next run of " + strings.Join(jobs, ", ")
+}
+
+// writeJSONLines writes items to w as JSON, one a line.
+func writeJSONLines[T any](w io.Writer, items []T) error {
+	enc := json.NewEncoder(w)
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -425,6 +425,44 @@ func TestErasureReachesDouyinThroughTheCLI(t *testing.T) {
 	if o := outbox(); o.Pending != 0 || o.Delivered != 1 {
 		t.Fatalf("outbox after delivery: %+v", o)
 	}
+
+	// A write-back the platform refuses for good is listed with its
+	// reason, and can be queued again once fixed.
+	other := ""
+	for _, line := range strings.Split(strings.TrimSpace(hub("members", "export")), "\n") {
+		if strings.Contains(line, `"douyin_union_id"`) {
+			var m struct {
+				MemberID string `json:"member_id"`
+			}
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatal(err)
+			}
+			other = m.MemberID
+			break
+		}
+	}
+	if out := hub("members", "push", "--id", other, "--level", "gold"); !strings.Contains(out, "member.level queued for douyin-shop") {
+		t.Fatalf("push: %s", out)
+	}
+	if out := hub("sync", "douyin-orders"); !strings.Contains(out, "1 failed") {
+		t.Fatalf("delivery of a bad level: %s", out)
+	}
+	var failed store.OutboxEntry
+	if err := json.Unmarshal([]byte(hub("jobs", "writes", "--json")), &failed); err != nil {
+		t.Fatal(err)
+	}
+	if failed.MemberID != other || failed.Action != "member.level" || failed.Attempts != 1 || !strings.Contains(failed.LastError, `"gold" is not a whole number`) {
+		t.Fatalf("failed write: %+v", failed)
+	}
+	if out := hub("jobs", "retry-writes", "--connection", "douyin-shop", "--action", "member.level"); !strings.Contains(out, "1 failed member.level actions of douyin-shop queued again (delivered by the next run of douyin-orders)") {
+		t.Fatalf("retry-writes: %s", out)
+	}
+	if out := hub("jobs", "writes", "--status", "pending"); !strings.Contains(out, other) {
+		t.Fatalf("the requeued action is not pending:\n%s", out)
+	}
+	if out := hub("jobs", "writes"); strings.Contains(out, other) {
+		t.Fatalf("the requeued action is still listed as failed:\n%s", out)
+	}
 }
 
 func TestDeliveredBy(t *testing.T) {

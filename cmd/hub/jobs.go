@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -85,6 +86,77 @@ func jobsCmd(g *globals) *cobra.Command {
 		},
 	}
 	dead.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only one)")
-	cmd.AddCommand(status, dead)
+
+	var state string
+	var limit int
+	writes := &cobra.Command{
+		Use:   "writes [--status failed] [--limit N] [--json]",
+		Short: "List write-back actions in one state (pending, delivered, failed, refused) with their attempts and last error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, t, err := g.openTenant(ctx, tenant, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			entries, err := a.store.OutboxEntries(ctx, t.ID, state, limit)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSONLines(g.stdout, entries)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tCONNECTION\tACTION\tMEMBER\tATTEMPTS\tUPDATED\tLAST ERROR")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ID, e.Connection, e.Action, e.MemberID, e.Attempts, e.UpdatedAt.Format(time.RFC3339), e.LastError)
+			}
+			return tw.Flush()
+		},
+	}
+	writes.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only one)")
+	writes.Flags().StringVar(&state, "status", "failed", "pending, delivered, failed or refused")
+	writes.Flags().IntVar(&limit, "limit", 100, "most actions listed, most recently updated first")
+	writes.Flags().BoolVar(&asJSON, "json", false, "print JSON lines")
+
+	var connection, action string
+	retry := &cobra.Command{
+		Use:   "retry-writes --connection C [--action A]",
+		Short: "Queue a connection's failed write-back actions again, for the next run of a job that writes them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if connection == "" {
+				return errors.New("give --connection: the connection whose failed actions to queue again")
+			}
+			a, t, err := g.openTenant(ctx, tenant, true)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := t.Connection(connection); err != nil {
+				return err
+			}
+			n, err := a.store.RequeueFailed(ctx, t.ID, connection, action)
+			if err != nil {
+				return err
+			}
+			what := "failed actions"
+			if action != "" {
+				what = "failed " + action + " actions"
+			}
+			fmt.Fprintf(g.stdout, "%d %s of %s queued again", n, what, connection)
+			if n > 0 && action != "" {
+				fmt.Fprintf(g.stdout, " (%s)", deliveryNote(t, connection, action))
+			}
+			fmt.Fprintln(g.stdout)
+			return nil
+		},
+	}
+	retry.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only one)")
+	retry.Flags().StringVar(&connection, "connection", "", "connection whose failed actions to queue again")
+	retry.Flags().StringVar(&action, "action", "", "only actions of this type (e.g. member.level)")
+	cmd.AddCommand(status, dead, writes, retry)
 	return cmd
 }

@@ -101,13 +101,7 @@ reading the SMS connection's receipts stream, or the provider's push to the webh
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(g.stdout)
-				for _, c := range rep {
-					if err := enc.Encode(c); err != nil {
-						return err
-					}
-				}
-				return nil
+				return writeJSONLines(g.stdout, rep)
 			}
 			for _, c := range rep {
 				fmt.Fprintf(g.stdout, "campaign %s (%s, template %s): %d queued, %d refused, %d sent, %d failed\n",

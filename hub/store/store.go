@@ -81,6 +81,14 @@ type Store interface {
 	// Outbox counts the write-back actions of a tenant ("" for all) by
 	// connection and action, in each state.
 	Outbox(ctx context.Context, tenant string) ([]OutboxCount, error)
+	// OutboxEntries lists a tenant's write-back actions in one state
+	// (pending, delivered, failed, refused), most recently updated first.
+	OutboxEntries(ctx context.Context, tenant, status string, limit int) ([]OutboxEntry, error)
+	// RequeueFailed puts a tenant's failed actions for a connection (of one
+	// action type, when action is not "") back in the queue, to be
+	// delivered by the next run of a job that writes them; it returns how
+	// many. Refused actions stay refused.
+	RequeueFailed(ctx context.Context, tenant, connection, action string) (int, error)
 
 	// Explain says why each identifier of a member belongs to it: the
 	// records carrying it, the merge journal and the refused merges.
@@ -264,6 +272,18 @@ type OutboxCount struct {
 	Delivered  int64  `json:"delivered"`
 	Failed     int64  `json:"failed"`
 	Refused    int64  `json:"refused"`
+}
+
+// OutboxEntry is one write-back action as the outbox holds it.
+type OutboxEntry struct {
+	ID         int64     `json:"id"`
+	Connection string    `json:"connection"`
+	Action     string    `json:"action"`
+	MemberID   string    `json:"member_id"`
+	Status     string    `json:"status"`
+	Attempts   int       `json:"attempts"`
+	LastError  string    `json:"last_error,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // DeadLetter is a record that could not be applied.

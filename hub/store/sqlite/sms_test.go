@@ -71,6 +71,10 @@ func TestQueueSMSChecksEveryRecipient(t *testing.T) {
 	if got, err := s.Outbox(ctx, "t1"); err != nil || !slices.Equal(got, want) {
 		t.Fatalf("outbox = %+v, %v; want %+v", got, err, want)
 	}
+	// Refused recipients are not queued again by a retry of failures.
+	if n, err := s.RequeueFailed(ctx, "t1", "sms", ""); err != nil || n != 0 {
+		t.Fatalf("requeue = %d, %v; want 0 (refusals stay refused)", n, err)
+	}
 }
 
 func TestQueueActionTargetsOnlyTheConnectionsOwnPhones(t *testing.T) {
@@ -177,5 +181,23 @@ func TestReceiptsAreFiledWithTheirSends(t *testing.T) {
 	}
 	if st, _ := s.Stats(ctx, "t1"); st.Sources != 4 {
 		t.Fatalf("receipts made source records: %+v", st)
+	}
+	// The failed send, listed with its reason, is queued again only for its
+	// own connection and action.
+	failed, err := s.OutboxEntries(ctx, "t1", "failed", 10)
+	if err != nil || len(failed) != 1 || failed[0].ID != items[3].ID || failed[0].LastError != "isv.MOBILE_NUMBER_ILLEGAL" || failed[0].Attempts != 1 {
+		t.Fatalf("failed = %+v, %v", failed, err)
+	}
+	for _, c := range []struct{ conn, action string }{{"other", ""}, {"sms", "tags.add"}} {
+		if n, err := s.RequeueFailed(ctx, "t1", c.conn, c.action); err != nil || n != 0 {
+			t.Fatalf("requeue %+v = %d, %v; want 0", c, n, err)
+		}
+	}
+	if n, err := s.RequeueFailed(ctx, "t1", "sms", store.ActionSMSSend); err != nil || n != 1 {
+		t.Fatalf("requeue = %d, %v; want 1", n, err)
+	}
+	again, err := s.PendingActions(ctx, "t1", "sms", []string{store.ActionSMSSend}, 10)
+	if err != nil || len(again) != 1 || again[0].ID != items[3].ID {
+		t.Fatalf("pending after requeue = %+v, %v", again, err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -373,6 +375,44 @@ func (s *Store) Outbox(ctx context.Context, tenant string) ([]store.OutboxCount,
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// outboxStates are the states an outbox item can be in.
+var outboxStates = []string{"pending", "delivered", "failed", "refused"}
+
+// OutboxEntries implements store.Store.
+func (s *Store) OutboxEntries(ctx context.Context, tenant, status string, limit int) ([]store.OutboxEntry, error) {
+	if !slices.Contains(outboxStates, status) {
+		return nil, fmt.Errorf("outbox: no state %q (states: %s)", status, strings.Join(outboxStates, ", "))
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, connection, type, member_id, status, attempts, last_error, updated_at FROM outbox
+		WHERE tenant = ? AND status = ? ORDER BY updated_at DESC, id DESC LIMIT ?`, tenant, status, limit)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []store.OutboxEntry
+	for rows.Next() {
+		var e store.OutboxEntry
+		var updated int64
+		if err := rows.Scan(&e.ID, &e.Connection, &e.Action, &e.MemberID, &e.Status, &e.Attempts, &e.LastError, &updated); err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		e.UpdatedAt = time.Unix(updated, 0).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// RequeueFailed implements store.Store.
+func (s *Store) RequeueFailed(ctx context.Context, tenant, connection, action string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = 'pending', updated_at = ?
+		WHERE tenant = ? AND connection = ? AND status = 'failed' AND (? = '' OR type = ?)`, s.now().Unix(), tenant, connection, action, action)
+	if err != nil {
+		return 0, fmt.Errorf("requeue failed actions of %s: %w", connection, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // DeadLetters implements store.Store.
