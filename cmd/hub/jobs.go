@@ -11,7 +11,7 @@ import (
 )
 
 func jobsCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "jobs", Short: "List jobs and their streams' state"}
+	cmd := &cobra.Command{Use: "jobs", Short: "Jobs: their streams' state, runs, dead letters and write-back outbox"}
 	var asJSON bool
 	status := &cobra.Command{
 		Use:   "status",
