@@ -247,7 +247,7 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		out.Tombstones = len(tombs)
 		for _, n := range records {
 			for _, k := range n.keys {
-				if err := a.exec(`DELETE FROM links WHERE tenant = ? AND ikey = ? AND src = ?`, tenant, k.String(), n.id); err != nil {
+				if err := a.unlink(k, n.id); err != nil {
 					return err
 				}
 			}

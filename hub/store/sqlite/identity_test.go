@@ -370,6 +370,55 @@ func TestOneIDIgnoresArrivalOrder(t *testing.T) {
 	}
 }
 
+// New links wait in links_new and are merged into links in bulk: wherever
+// a link is, it resolves the same, and is counted once.
+func TestMergedLinksResolveTheSame(t *testing.T) {
+	t.Parallel()
+	pop := generate(7, 500)
+	var want string
+	var wantStats store.Stats
+	for _, at := range []int{0, 1, 150} { // 0: the default, never reached here
+		s, _ := openWith(t, sqlite.Options{MergeLinksAt: at})
+		feed(t, s, pop.records, 1)
+		var merged, waiting int
+		if err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM links), (SELECT COUNT(*) FROM links_new)`).Scan(&merged, &waiting); err != nil {
+			t.Fatal(err)
+		}
+		stats, err := s.Stats(t.Context(), "t1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch at {
+		case 0:
+			if merged != 0 || waiting == 0 {
+				t.Fatalf("default: %d links merged, %d waiting; want none merged", merged, waiting)
+			}
+		case 1:
+			if waiting != 0 || merged == 0 {
+				t.Fatalf("merge at 1: %d links merged, %d waiting; want none waiting", merged, waiting)
+			}
+		default:
+			if merged == 0 || waiting >= at {
+				t.Fatalf("merge at %d: %d links merged, %d waiting", at, merged, waiting)
+			}
+		}
+		if stats.Links != int64(merged+waiting) || stats.Identities == 0 {
+			t.Fatalf("merge at %d: stats %+v, %d links stored", at, stats, merged+waiting)
+		}
+		got := canonical(partition(t, s))
+		if at == 0 {
+			want, wantStats = got, stats
+			continue
+		}
+		if got != want {
+			t.Fatalf("merge at %d gave another partition", at)
+		}
+		if stats.Links != wantStats.Links || stats.Identities != wantStats.Identities || stats.Members != wantStats.Members {
+			t.Fatalf("merge at %d: stats %+v, want %+v", at, stats, wantStats)
+		}
+	}
+}
+
 // memberOf finds the member holding an identity.
 func memberOf(t *testing.T, s *sqlite.Store, id mapping.Identity) string {
 	t.Helper()
@@ -386,6 +435,13 @@ func card(v string) mapping.Identity {
 
 func TestUnmergeEqualsNeverSeen(t *testing.T) {
 	t.Parallel()
+	// Links waiting in links_new (the default here) and merged into links.
+	for _, at := range []int{0, 1} {
+		t.Run(fmt.Sprintf("merge-at-%d", at), func(t *testing.T) { testUnmergeEqualsNeverSeen(t, sqlite.Options{MergeLinksAt: at}) })
+	}
+}
+
+func testUnmergeEqualsNeverSeen(t *testing.T, opts sqlite.Options) {
 	// A mistyped phone on the POS record joined a stranger's card member to
 	// a WeChat follower.
 	bad := phone("139 5555 0001")
@@ -396,7 +452,7 @@ func TestUnmergeEqualsNeverSeen(t *testing.T) {
 		{member("C2", card("C2"))},
 	}
 	conns := []string{"wechat", "mini", "pos", "pos"}
-	s, _ := open(t)
+	s, _ := openWith(t, opts)
 	for i, recs := range with {
 		apply(t, s, conns[i], nil, recs...)
 	}
@@ -499,7 +555,14 @@ func TestAliasesResolveAndExplainShowsEvidence(t *testing.T) {
 
 func TestEraseKeepsThePersonOut(t *testing.T) {
 	t.Parallel()
-	s, path := open(t)
+	// Links waiting in links_new (the default here) and merged into links.
+	for _, at := range []int{0, 1} {
+		t.Run(fmt.Sprintf("merge-at-%d", at), func(t *testing.T) { testEraseKeepsThePersonOut(t, sqlite.Options{MergeLinksAt: at}) })
+	}
+}
+
+func testEraseKeepsThePersonOut(t *testing.T, opts sqlite.Options) {
+	s, path := openWith(t, opts)
 	erasedUnion := union("UERASED1")
 	recs := []sdk.Record{member("oERASED1", openid("wx1", "oERASED1"), erasedUnion, phone("139 2000 3000"))}
 	apply(t, s, "wechat", nil, recs...)

@@ -60,7 +60,7 @@ func (s *Store) FindMember(ctx context.Context, tenant string, id mapping.Identi
 		return nil, err
 	}
 	var members []string
-	err = eachRow(ctx, s.db, `SELECT DISTINCT s.member_id FROM links l JOIN sources s ON s.id = l.src
+	err = eachRow(ctx, s.db, `SELECT DISTINCT s.member_id FROM identifier_links l JOIN sources s ON s.id = l.src
 		WHERE l.tenant = ? AND l.ikey = ? ORDER BY s.member_id`, []any{tenant, k.String()}, func(r *sql.Rows) error {
 		var m string
 		err := r.Scan(&m)

@@ -237,4 +237,21 @@ var migrations = []string{
 	-- walk a connection's pending items (see migration 1's statistics).
 	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('outbox', 'outbox_platform_ref', '10000 10000 2000 1');
 	ANALYZE sqlite_schema;`,
+	// 3: new identifier links land in links_new, a table small enough to
+	// stay in the page cache, and are merged into links in key order once
+	// it holds mergeLinksAt rows (see mergeLinks). An identifier's key is
+	// random (a salted hash, an openid), so inserting it straight into the
+	// large links index rewrote a page of it per link at every commit.
+	// identifier_links is what the store reads: both tables, never the same
+	// link in both.
+	`CREATE TABLE links_new (
+		tenant TEXT NOT NULL,
+		ikey TEXT NOT NULL,
+		src INTEGER NOT NULL,
+		PRIMARY KEY (tenant, ikey, src)
+	) WITHOUT ROWID;
+	CREATE VIEW identifier_links AS
+		SELECT tenant, ikey, src FROM links UNION ALL SELECT tenant, ikey, src FROM links_new;
+	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('links_new', 'links_new', '50000 50000 1 1');
+	ANALYZE sqlite_schema;`,
 }

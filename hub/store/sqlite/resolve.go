@@ -86,7 +86,7 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	owners := map[string][]string{}
 	err := a.inChunks(keys, func(part []any) error {
 		args := append([]any{a.tenant}, part...)
-		return a.each(`SELECT l.ikey, s.member_id FROM links l JOIN sources s ON s.id = l.src
+		return a.each(`SELECT l.ikey, s.member_id FROM identifier_links l JOIN sources s ON s.id = l.src
 			WHERE l.tenant = ? AND l.ikey IN (`+placeholders(len(part))+`) GROUP BY l.ikey, s.member_id`, args, func(r *sql.Rows) error {
 			var ikey, member string
 			err := r.Scan(&ikey, &member)
@@ -175,7 +175,7 @@ func (a *applier) insertNew(placed []settled) error {
 	if err := a.insertRows(insertSources, sourceCols, sources); err != nil {
 		return fmt.Errorf("records: %w", err)
 	}
-	if err := a.insertRows(insertLinks, linkCols, links); err != nil {
+	if err := a.insertLinks(links); err != nil {
 		return fmt.Errorf("link: %w", err)
 	}
 	return nil
@@ -293,7 +293,7 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 		var ids []any
 		err = a.inChunks(follow, func(part []any) error {
 			args := append([]any{a.tenant}, part...)
-			return a.each(`SELECT src FROM links WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+			return a.each(`SELECT src FROM identifier_links WHERE tenant = ? AND ikey IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
 				var id int64
 				if err := r.Scan(&id); err != nil {
 					return err

@@ -30,6 +30,9 @@ type Store struct {
 	db  *sql.DB
 	box *secret.Box
 	now func() time.Time
+	// mergeLinksAt: links_new is merged into links once it holds this
+	// many rows (see applier.mergeLinks).
+	mergeLinksAt int
 
 	mu    sync.Mutex
 	salts map[string][]byte // tenant → phone salt, once read
@@ -43,6 +46,9 @@ var _ store.Store = (*Store)(nil)
 type Options struct {
 	// Now is the clock used for bookkeeping times; default time.Now.
 	Now func() time.Time
+	// MergeLinksAt is how many new identifier links wait in links_new
+	// before they are merged into links; default 50,000 (DefaultMergeLinksAt).
+	MergeLinksAt int
 }
 
 // Open opens (creating if needed) the database file at path and applies
@@ -75,7 +81,10 @@ func Open(ctx context.Context, path string, box *secret.Box, opts Options) (*Sto
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{db: db, box: box, now: opts.Now, salts: map[string][]byte{}}
+	if opts.MergeLinksAt <= 0 {
+		opts.MergeLinksAt = DefaultMergeLinksAt
+	}
+	s := &Store{db: db, box: box, now: opts.Now, mergeLinksAt: opts.MergeLinksAt, salts: map[string][]byte{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate store %s: %w", path, err)
@@ -446,8 +455,8 @@ func (s *Store) Stats(ctx context.Context, tenant string) (store.Stats, error) {
 		{&st.Members, `SELECT COUNT(*) FROM members WHERE tenant = ? AND merged_into IS NULL AND erased_at IS NULL`},
 		{&st.Merges, `SELECT COUNT(*) FROM members WHERE tenant = ? AND merged_into IS NOT NULL`},
 		{&st.Sources, `SELECT COUNT(*) FROM sources WHERE tenant = ? AND kind = 'member'`},
-		{&st.Identities, `SELECT COUNT(DISTINCT ikey) FROM links WHERE tenant = ?`},
-		{&st.Links, `SELECT COUNT(*) FROM links WHERE tenant = ?`},
+		{&st.Identities, `SELECT COUNT(DISTINCT ikey) FROM identifier_links WHERE tenant = ?`},
+		{&st.Links, `SELECT COUNT(*) FROM identifier_links WHERE tenant = ?`},
 		{&st.Conflicts, `SELECT COUNT(*) FROM identity_conflicts WHERE tenant = ?`},
 		{&st.Shared, `SELECT COUNT(*) FROM identity_shared WHERE tenant = ?`},
 		{&st.Erased, `SELECT COUNT(*) FROM members WHERE tenant = ? AND erased_at IS NOT NULL AND merged_into IS NULL`},

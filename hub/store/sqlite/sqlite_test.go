@@ -19,12 +19,18 @@ import (
 
 func open(t *testing.T) (*sqlite.Store, string) {
 	t.Helper()
+	return openWith(t, sqlite.Options{})
+}
+
+// openWith opens a fresh store with opts and registers tenant t1.
+func openWith(t *testing.T, opts sqlite.Options) (*sqlite.Store, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "hub.db")
 	box, err := secret.New(bytes.Repeat([]byte{1}, secret.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sqlite.Open(t.Context(), path, box, sqlite.Options{})
+	s, err := sqlite.Open(t.Context(), path, box, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
