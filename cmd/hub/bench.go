@@ -201,8 +201,9 @@ type storeRows struct {
 // writing taken away: the members, records and identifier links the sync
 // left in the store at from are read back, a group at a time, in the order
 // the sync wrote them, and inserted into a fresh store in dir in
-// transactions of the engine's group size. Only the transactions are
-// timed. The statements are schema-agnostic (SELECT * / INSERT VALUES), so
+// transactions of the engine's group size, the links as the store writes
+// them (into links_new, merged into links at the store's threshold). Only
+// the transactions are timed. The statements are schema-agnostic (SELECT * / INSERT VALUES), so
 // the rows are the store's own whatever its columns.
 func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
 	var res storeRows
@@ -214,9 +215,15 @@ func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
 	defer fromStore.Close()
 	src := fromStore.DB()
 	// The copy reads a group's links by record; the store has no index for
-	// that (it looks links up by identifier), so the copy adds one.
-	if _, err := src.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS bench_links_src ON links (src)`); err != nil {
-		return res, err
+	// that (it looks links up by identifier), so the copy adds one to both
+	// tables that hold them.
+	for _, q := range []string{
+		`CREATE INDEX IF NOT EXISTS bench_links_src ON links (src)`,
+		`CREATE INDEX IF NOT EXISTS bench_links_new_src ON links_new (src)`,
+	} {
+		if _, err := src.ExecContext(ctx, q); err != nil {
+			return res, err
+		}
 	}
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "hub.db"), box, sqlite.Options{})
 	if err != nil {
@@ -247,7 +254,7 @@ func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
 			return res, err
 		}
 		lastMember = max(lastMember, upto)
-		links, err := benchRows(ctx, src, `SELECT * FROM links WHERE src >= ? AND src < ? ORDER BY src`, lo, hi)
+		links, err := benchRows(ctx, src, `SELECT * FROM identifier_links WHERE src >= ? AND src < ? ORDER BY src`, lo, hi)
 		if err != nil {
 			return res, err
 		}
@@ -259,11 +266,15 @@ func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
 		for _, t := range []struct {
 			table string
 			rows  tableRows
-		}{{"members", members}, {"sources", sources}, {"links", links}} {
+		}{{"members", members}, {"sources", sources}, {"links_new", links}} {
 			if err := t.rows.insert(ctx, tx, t.table); err != nil {
 				tx.Rollback()
 				return res, fmt.Errorf("insert %s: %w", t.table, err)
 			}
+		}
+		if err := sqlite.MergeNewLinks(ctx, tx, sqlite.DefaultMergeLinksAt); err != nil {
+			tx.Rollback()
+			return res, err
 		}
 		if err := tx.Commit(); err != nil {
 			return res, err
