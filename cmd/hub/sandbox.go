@@ -15,7 +15,7 @@ import (
 )
 
 func sandboxCmd(g *globals) *cobra.Command {
-	var platforms, writeConfig, listen string
+	var platforms, writeConfig, listen, pluginsDir string
 	var seed uint64
 	var members int
 	cmd := &cobra.Command{
@@ -48,9 +48,6 @@ until interrupted.`,
 			if len(sms) > 0 {
 				out["sms"] = sms
 			}
-			if err := json.NewEncoder(g.stdout).Encode(map[string]any{"sandboxes": out}); err != nil {
-				return err
-			}
 			if writeConfig != "" {
 				// The offline-store export goes beside the config.
 				dir, err := filepath.Abs(filepath.Dir(writeConfig))
@@ -61,10 +58,21 @@ until interrupted.`,
 				if err != nil {
 					return err
 				}
-				if err := writeHubConfig(writeConfig, sandboxTenant(set, &fileConn, &fileJob), ".hub-sandbox/data", "bin/plugins"); err != nil {
+				// The config names the plugins by their absolute path, and
+				// its data directory beside it (relative paths in a config
+				// are taken from its directory).
+				plugins, err := filepath.Abs(pluginsDir)
+				if err != nil {
+					return err
+				}
+				if err := writeHubConfig(writeConfig, sandboxTenant(set, &fileConn, &fileJob), ".hub-sandbox/data", plugins); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stderr, "wrote %s\n", writeConfig)
+			}
+			// The line comes last: whoever reads it finds the config written.
+			if err := json.NewEncoder(g.stdout).Encode(map[string]any{"sandboxes": out}); err != nil {
+				return err
 			}
 			<-ctx.Done()
 			return nil
@@ -75,6 +83,7 @@ until interrupted.`,
 	cmd.Flags().IntVar(&members, "members", 3000, "how many people to generate")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address of the first sandbox; port 0 picks free ports")
 	cmd.Flags().StringVar(&writeConfig, "write-config", "", "write a hub.yaml with connections and jobs for the sandboxes")
+	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "bin/plugins", "directory of built plugins the written config names")
 	return cmd
 }
 

@@ -2,6 +2,7 @@
 //
 //	data_dir: ./data              # default "./data": the store and the generated secret key
 //	plugins_dir: ./bin/plugins    # default "./bin/plugins": plugin binaries and catalog.json
+//	                              # (Load takes relative directories from the config file's)
 //	timezone: Asia/Shanghai       # default; cron schedules run in it
 //	log_level: info               # debug, info, warn, error
 //	secret_key: ${HUB_SECRET_KEY} # 32 bytes as hex or base64; absent: data_dir/secret.key is created
@@ -43,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -118,7 +120,18 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(b, path, env)
+	c, err := Parse(b, path, env)
+	if err != nil {
+		return nil, err
+	}
+	// Relative directories are the config file's, so that a config means
+	// the same store and plugins whatever directory the hub starts in.
+	for _, d := range []*string{&c.DataDir, &c.PluginsDir} {
+		if !filepath.IsAbs(*d) {
+			*d = filepath.Join(filepath.Dir(path), *d)
+		}
+	}
+	return c, nil
 }
 
 var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)

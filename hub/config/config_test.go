@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +22,7 @@ func TestLoadGoodConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DataDir != "./data" || len(c.Tenants) != 2 || c.Location.String() != "CST" {
+	if c.DataDir != filepath.Join("testdata", "data") || len(c.Tenants) != 2 || c.Location.String() != "CST" {
 		t.Fatalf("config = %+v", c)
 	}
 	a := c.Tenants[0]
@@ -54,6 +56,34 @@ func TestLoadGoodConfig(t *testing.T) {
 	}
 	if _, j, err := c.FindJob("only-b"); err != nil || j.Schedule != "@every 1h" {
 		t.Fatalf("FindJob(only-b) = %v", err)
+	}
+}
+
+// A config's relative directories are its own directory's, whatever the
+// working directory; absolute ones are kept.
+func TestRelativeDirectoriesAreTheConfigFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, yaml        string
+		data, pluginsWant string
+	}{
+		{"relative", "data_dir: .hub/data\nplugins_dir: ../plugins\n", filepath.Join(dir, ".hub/data"), filepath.Join(filepath.Dir(dir), "plugins")},
+		{"defaults", "", filepath.Join(dir, "data"), filepath.Join(dir, "bin/plugins")},
+		{"absolute", "data_dir: /srv/hub/data\nplugins_dir: /opt/hub/plugins\n", "/srv/hub/data", "/opt/hub/plugins"},
+	} {
+		path := filepath.Join(dir, tc.name+".yaml")
+		text := tc.yaml + "tenants:\n  - id: a\n"
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Load(path, env(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.DataDir != tc.data || c.PluginsDir != tc.pluginsWant {
+			t.Errorf("%s: data_dir %q, plugins_dir %q; want %q, %q", tc.name, c.DataDir, c.PluginsDir, tc.data, tc.pluginsWant)
+		}
 	}
 }
 
