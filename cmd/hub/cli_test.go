@@ -114,8 +114,18 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 	if got := hub("members", "get", "--id", m.MemberID); !strings.Contains(got, "cli-vip") {
 		t.Fatalf("member after delivery: %s", got)
 	}
-	if out := hub("jobs", "status"); !strings.Contains(out, "wechat-followers") || !strings.Contains(out, "done") {
-		t.Fatalf("jobs status: %s", out)
+	// Every configured job, with its next and latest run; the job not run
+	// yet and its stream say so.
+	out = hub("jobs", "status")
+	for _, want := range []string{
+		`(?m)^demo\s+wechat-followers\s+wechat-oa\s+\*/15 \* \* \* \*\s+\S+:00\+08:00\s+\S+\+08:00\s+ok$`,
+		`(?m)^demo\s+pos-members\s+pos-members\s+0 \* \* \* \*\s+\S+T\d\d:00:00\+08:00\s+never\s+-$`,
+		`(?m)^demo\s+wechat-followers\s+followers\s+done\s+\d+\s`,
+		`(?m)^demo\s+pos-members\s+members\s+never run\s+0\s+-`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Fatalf("jobs status lacks %s:\n%s", want, out)
+		}
 	}
 	if out := hub("connections", "check"); !strings.Contains(out, "ok   demo/wechat-oa") {
 		t.Fatalf("connections check: %s", out)

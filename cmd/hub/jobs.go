@@ -4,10 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/channelhub/channelhub/hub/config"
+	"github.com/channelhub/channelhub/hub/schedule"
+	"github.com/channelhub/channelhub/hub/store"
 )
 
 func jobsCmd(g *globals) *cobra.Command {
@@ -35,13 +40,38 @@ func jobsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			last, err := a.store.LastRuns(ctx, "")
+			if err != nil {
+				return err
+			}
+			jobs := jobOverview(a.cfg, last, time.Now())
+			states = withNeverRun(a.cfg, states)
 			if asJSON {
-				return json.NewEncoder(g.stdout).Encode(map[string]any{"streams": states, "runs": runs, "outbox": outbox})
+				return json.NewEncoder(g.stdout).Encode(map[string]any{"jobs": jobs, "streams": states, "runs": runs, "outbox": outbox})
 			}
 			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TENANT\tJOB\tSTREAM\tSTATUS\tRECORDS\tUPDATED\tLAST ERROR")
+			fmt.Fprintln(tw, "TENANT\tJOB\tCONNECTION\tSCHEDULE\tNEXT RUN\tLAST RUN\tLAST STATUS")
+			for _, j := range jobs {
+				// Times in the config's time zone, which schedules run in.
+				schedule, next, lastAt, lastStatus := "manual", "-", "never", "-"
+				if j.Schedule != "" {
+					schedule = j.Schedule
+				}
+				if !j.NextRun.IsZero() {
+					next = j.NextRun.In(a.cfg.Location).Format(time.RFC3339)
+				}
+				if j.LastRun != nil {
+					lastAt, lastStatus = j.LastRun.StartedAt.In(a.cfg.Location).Format(time.RFC3339), j.LastRun.Status
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Tenant, j.Job, j.Connection, schedule, next, lastAt, lastStatus)
+			}
+			fmt.Fprintln(tw, "\nTENANT\tJOB\tSTREAM\tSTATUS\tRECORDS\tUPDATED\tLAST ERROR")
 			for _, s := range states {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Tenant, s.Job, s.Stream, s.Status, s.Records, s.UpdatedAt.Format(time.RFC3339), s.LastError)
+				updated := "-"
+				if !s.UpdatedAt.IsZero() {
+					updated = s.UpdatedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Tenant, s.Job, s.Stream, s.Status, s.Records, updated, s.LastError)
 			}
 			fmt.Fprintln(tw, "\nRUN\tTENANT\tJOB\tSTATUS\tRECORDS\tSTARTED\tERROR")
 			for _, r := range runs {
@@ -159,4 +189,56 @@ func jobsCmd(g *globals) *cobra.Command {
 	retry.Flags().StringVar(&action, "action", "", "only actions of this type (e.g. member.level)")
 	cmd.AddCommand(status, dead, writes, retry)
 	return cmd
+}
+
+// jobStatus is one configured job in `hub jobs status`: its schedule, when
+// it runs next and how its latest run went.
+type jobStatus struct {
+	Tenant     string     `json:"tenant"`
+	Job        string     `json:"job"`
+	Connection string     `json:"connection"`
+	Read       []string   `json:"read,omitempty"`
+	Write      []string   `json:"write,omitempty"`
+	Schedule   string     `json:"schedule,omitempty"`
+	NextRun    time.Time  `json:"next_run,omitzero"`
+	LastRun    *store.Run `json:"last_run,omitempty"`
+}
+
+// jobOverview lists every configured job with its latest run (from last,
+// the latest run of each job) and its next scheduled run after now.
+func jobOverview(cfg *config.Config, last []store.Run, now time.Time) []jobStatus {
+	var out []jobStatus
+	for _, t := range cfg.Tenants {
+		for _, j := range t.Jobs {
+			js := jobStatus{Tenant: t.ID, Job: j.ID, Connection: j.Connection, Read: j.Read, Write: j.Write, Schedule: j.Schedule}
+			if j.Schedule != "" {
+				// The config was checked: the schedule parses.
+				js.NextRun, _ = schedule.NextRun(j.Schedule, cfg.Location, now)
+			}
+			for i := range last {
+				if last[i].Tenant == t.ID && last[i].Job == j.ID {
+					js.LastRun = &last[i]
+				}
+			}
+			out = append(out, js)
+		}
+	}
+	return out
+}
+
+// withNeverRun adds to states, the stored stream states, a "never run" row
+// for each stream a configured job reads that has none yet.
+func withNeverRun(cfg *config.Config, states []store.StreamState) []store.StreamState {
+	for _, t := range cfg.Tenants {
+		for _, j := range t.Jobs {
+			for _, stream := range j.Read {
+				if !slices.ContainsFunc(states, func(s store.StreamState) bool {
+					return s.Tenant == t.ID && s.Job == j.ID && s.Stream == stream
+				}) {
+					states = append(states, store.StreamState{Tenant: t.ID, Job: j.ID, Stream: stream, Status: "never run"})
+				}
+			}
+		}
+	}
+	return states
 }

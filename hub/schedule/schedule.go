@@ -61,6 +61,20 @@ func (s *Scheduler) Next() []time.Time {
 	return out
 }
 
+// NextRun is when a job on schedule runs next after t, in loc, as the
+// scheduler would run it; zero for an @every schedule, whose runs count
+// from when the scheduler started.
+func NextRun(schedule string, loc *time.Location, t time.Time) (time.Time, error) {
+	sched, err := cron.ParseStandard(schedule)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("schedule %q: %w", schedule, err)
+	}
+	if _, ok := sched.(cron.ConstantDelaySchedule); ok {
+		return time.Time{}, nil
+	}
+	return sched.Next(t.In(loc)), nil
+}
+
 // Stop stops scheduling, cancels running jobs and waits for them (or ctx).
 func (s *Scheduler) Stop(ctx context.Context) {
 	done := s.cron.Stop()

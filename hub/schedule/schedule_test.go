@@ -59,3 +59,32 @@ func TestNoOverlappingRunsAndRecover(t *testing.T) {
 		t.Fatalf("runs = %d, max concurrent = %d; want 1 and 1", runs.Load(), maxConcurrent.Load())
 	}
 }
+
+func TestNextRun(t *testing.T) {
+	t.Parallel()
+	// 2026-12-02 11:08:31 UTC is 19:08:31 in Shanghai.
+	now := time.Date(2026, 12, 2, 11, 8, 31, 0, time.UTC)
+	for _, tc := range []struct {
+		schedule, want string
+	}{
+		{"*/15 * * * *", "2026-12-02T19:15:00+08:00"},
+		{"0 2 * * *", "2026-12-03T02:00:00+08:00"}, // 02:00 Shanghai, not UTC
+		{"@daily", "2026-12-03T00:00:00+08:00"},
+		{"@every 1m", ""}, // counts from when the scheduler started
+	} {
+		next, err := schedule.NextRun(tc.schedule, mapping.Shanghai, now)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.schedule, err)
+		}
+		got := ""
+		if !next.IsZero() {
+			got = next.Format(time.RFC3339)
+		}
+		if got != tc.want {
+			t.Errorf("NextRun(%q) = %q, want %q", tc.schedule, got, tc.want)
+		}
+	}
+	if _, err := schedule.NextRun("*/15 * *", mapping.Shanghai, now); err == nil || !strings.Contains(err.Error(), "*/15 * *") {
+		t.Fatalf("bad schedule: %v", err)
+	}
+}

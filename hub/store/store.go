@@ -76,6 +76,9 @@ type Store interface {
 	FinishRun(ctx context.Context, id int64, r RunResult) error
 	// Runs lists the latest runs of a tenant's jobs, newest first.
 	Runs(ctx context.Context, tenant string, limit int) ([]Run, error)
+	// LastRuns lists the latest run of each of a tenant's jobs ("" for
+	// every tenant), by tenant and job.
+	LastRuns(ctx context.Context, tenant string) ([]Run, error)
 	// DeadLetters lists dead-lettered records of a tenant, newest first.
 	DeadLetters(ctx context.Context, tenant string, limit int) ([]DeadLetter, error)
 	// Outbox counts the write-back actions of a tenant ("" for all) by

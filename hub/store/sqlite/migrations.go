@@ -243,7 +243,7 @@ var migrations = []string{
 	// random (a salted hash, an openid), so inserting it straight into the
 	// large links index rewrote a page of it per link at every commit.
 	// identifier_links is what the store reads: both tables, never the same
-	// link in both.
+	// link in both. And an index for the latest run of each job.
 	`CREATE TABLE links_new (
 		tenant TEXT NOT NULL,
 		ikey TEXT NOT NULL,
@@ -252,6 +252,10 @@ var migrations = []string{
 	) WITHOUT ROWID;
 	CREATE VIEW identifier_links AS
 		SELECT tenant, ikey, src FROM links UNION ALL SELECT tenant, ikey, src FROM links_new;
-	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('links_new', 'links_new', '50000 50000 1 1');
+	-- The latest run of each job (hub jobs status).
+	CREATE INDEX runs_job ON runs (tenant, job, id);
+	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+		('links_new', 'links_new', '50000 50000 1 1'),
+		('runs', 'runs_job', '100000 1000 100 1');
 	ANALYZE sqlite_schema;`,
 }

@@ -344,8 +344,18 @@ func (s *Store) FinishRun(ctx context.Context, id int64, r store.RunResult) erro
 
 // Runs implements store.Store.
 func (s *Store) Runs(ctx context.Context, tenant string, limit int) ([]store.Run, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, tenant, job, started_at, COALESCE(finished_at, 0), status, records, error FROM runs
-		WHERE ? = '' OR tenant = ? ORDER BY id DESC LIMIT ?`, tenant, tenant, limit)
+	return s.runs(ctx, `SELECT id, tenant, job, started_at, COALESCE(finished_at, 0), status, records, error FROM runs
+		WHERE ?1 = '' OR tenant = ?1 ORDER BY id DESC LIMIT ?2`, tenant, limit)
+}
+
+// LastRuns implements store.Store.
+func (s *Store) LastRuns(ctx context.Context, tenant string) ([]store.Run, error) {
+	return s.runs(ctx, `SELECT id, tenant, job, started_at, COALESCE(finished_at, 0), status, records, error FROM runs
+		WHERE id IN (SELECT MAX(id) FROM runs WHERE ?1 = '' OR tenant = ?1 GROUP BY tenant, job) ORDER BY tenant, job`, tenant)
+}
+
+func (s *Store) runs(ctx context.Context, query string, args ...any) ([]store.Run, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}

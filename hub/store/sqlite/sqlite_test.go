@@ -464,3 +464,45 @@ func TestBulkInsertedRecords(t *testing.T) {
 		t.Fatalf("replay = %+v, want all unchanged", res)
 	}
 }
+
+func TestLastRunsIsTheLatestOfEachJob(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	if _, err := s.EnsureTenant(t.Context(), "t2", []byte("salt")); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1700000000, 0)
+	for i, r := range []struct{ tenant, job, status string }{
+		{"t1", "a", "ok"}, {"t1", "b", "failed"}, {"t1", "a", "deferred"}, {"t2", "a", "ok"}, {"t1", "b", "ok"}, {"t1", "a", "running"},
+	} {
+		id, err := s.StartRun(t.Context(), r.tenant, r.job, at.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.status != "running" {
+			if err := s.FinishRun(t.Context(), id, store.RunResult{At: at.Add(time.Duration(i)*time.Minute + time.Second), Status: r.status}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		tenant string
+		want   []string
+	}{
+		{"", []string{"t1/a running 5", "t1/b ok 4", "t2/a ok 3"}},
+		{"t1", []string{"t1/a running 5", "t1/b ok 4"}},
+		{"t3", nil},
+	} {
+		runs, err := s.LastRuns(t.Context(), tc.tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range runs {
+			got = append(got, fmt.Sprintf("%s/%s %s %d", r.Tenant, r.Job, r.Status, r.StartedAt.Sub(at)/time.Minute))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("LastRuns(%q) = %v, want %v", tc.tenant, got, tc.want)
+		}
+	}
+}
