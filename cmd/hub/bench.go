@@ -64,12 +64,12 @@ func benchCmd(g *globals) *cobra.Command {
 			}
 			defer os.RemoveAll(tmp)
 			quiesce()
-			small, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "small"), records/10)
+			small, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "small"), records/10, "sequential")
 			if err != nil {
 				return fmt.Errorf("end to end (%d): %w", records/10, err)
 			}
 			quiesce()
-			full, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "full"), records)
+			full, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "full"), records, "sequential")
 			if err != nil {
 				return fmt.Errorf("end to end (%d): %w", records, err)
 			}
@@ -82,8 +82,15 @@ func benchCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(out, "                   (%d members, %d records, %d identifier links; %d-record transactions, no lookups)\n", rows.members, rows.records, rows.links, engine.GroupRecords)
 			fmt.Fprintf(out, "  end to end       plugin → gRPC → mapping → identity → SQLite     %9.0f records/s\n", full.rate)
 			fmt.Fprintf(out, "                   = %.2f × transport floor, %.2f × insert floor, %.2f × store floor (bar: ≥ 50,000 records/s)\n", full.rate/transport, full.rate/insert, full.rate/rows.rate)
-			fmt.Fprintf(out, "  peak RSS (hub)   %d records: %d MB; %d records: %d MB (bar: < 300 MB whatever the count)\n",
-				records/10, small.rssMB, records, full.rssMB)
+			quiesce()
+			random, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "random"), records, "random")
+			if err != nil {
+				return fmt.Errorf("end to end, random ids: %w", err)
+			}
+			os.RemoveAll(filepath.Join(tmp, "random"))
+			fmt.Fprintf(out, "  random ids       the same with ids in no order, as real openids   %9.0f records/s = %.2f × sequential ids\n", random.rate, random.rate/full.rate)
+			fmt.Fprintf(out, "  peak RSS (hub)   %d records: %d MB; %d records: %d MB; random ids: %d MB (bar: < 300 MB whatever the count)\n",
+				records/10, small.rssMB, records, full.rssMB, random.rssMB)
 			for _, p := range []string{"taobao", "douyin"} {
 				quiesce()
 				b, err := benchBackfill(ctx, abs, p, orders, qps)
@@ -346,7 +353,7 @@ type e2eResult struct {
 // benchEndToEnd runs `hub sync` of a synthetic job in a child process, so
 // the peak RSS measured is the hub's alone. The store it wrote is left in
 // dir's data directory.
-func benchEndToEnd(ctx context.Context, pluginsDir, dir string, n int) (e2eResult, error) {
+func benchEndToEnd(ctx context.Context, pluginsDir, dir string, n int, ids string) (e2eResult, error) {
 	var res e2eResult
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return res, err
@@ -358,13 +365,13 @@ tenants:
     connections:
       - id: synthetic
         connector: synthetic
-        config: {records: %d}
+        config: {records: %d, ids: %s}
     jobs:
       - id: members
         connection: synthetic
         read: [members]
         mode: full
-`, filepath.Join(dir, "data"), pluginsDir, n)
+`, filepath.Join(dir, "data"), pluginsDir, n, ids)
 	cfgPath := filepath.Join(dir, "hub.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return res, err

@@ -339,7 +339,7 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	}
 	var linksStored, linksResolved, members int
 	for _, want := range []string{
-		"transport floor", "insert floor", "store floor", "end to end", "peak RSS (hub)",
+		"transport floor", "insert floor", "store floor", "end to end", "random ids", "peak RSS (hub)",
 		"backfill taobao", "backfill douyin", "identity",
 	} {
 		if !strings.Contains(string(out), want) {

@@ -3,6 +3,11 @@
 // (about 2.5 identifiers each), and every 20th is the member before it again
 // as a mini-program user with the same unionid, so identities link too. It is what `make bench` reads,
 // and what a brand can point a test hub at to size a machine.
+//
+// Its ids are sequential by default (osyn0000000001…), which index
+// inserts find in order; ids: random makes them opaque and in no order, as
+// real openids and unionids are (the record id is then the openid, as in
+// the WeChat connector).
 package synthetic
 
 import (
@@ -20,6 +25,7 @@ import (
 const (
 	FieldRecords = "records"
 	FieldSeed    = "seed"
+	FieldIDs     = "ids"
 )
 
 // Spec describes the connector.
@@ -33,6 +39,8 @@ var Spec = sdk.Spec{
 	Config: []sdk.Field{
 		{Name: FieldRecords, Type: sdk.TypeInt, Default: "1000", Description: "How many members the stream holds."},
 		{Name: FieldSeed, Type: sdk.TypeInt, Default: "1", Description: "Seed of the generated values."},
+		{Name: FieldIDs, Type: sdk.TypeString, Default: "sequential", Enum: []string{"sequential", "random"},
+			Description: "sequential ids, or random ones in no order like real openids and unionids."},
 	},
 }
 
@@ -43,6 +51,7 @@ var Plugin = sdk.Plugin{Spec: Spec, New: New}
 type Connector struct {
 	records int64
 	seed    uint64
+	random  bool
 }
 
 // New builds the connector.
@@ -51,7 +60,7 @@ func New(_ context.Context, cfg sdk.Config, _ *sdk.Host) (sdk.Connector, error) 
 	if n < 0 {
 		return nil, sdk.ConfigError(FieldRecords, "must not be negative")
 	}
-	return &Connector{records: n, seed: uint64(cfg.Int(FieldSeed))}, nil
+	return &Connector{records: n, seed: uint64(cfg.Int(FieldSeed)), random: cfg.String(FieldIDs) == "random"}, nil
 }
 
 // Check implements sdk.Connector.
@@ -91,11 +100,11 @@ func (c *Connector) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitt
 func (c *Connector) Record(i int64) sdk.Record {
 	r := rand.New(rand.NewPCG(c.seed, uint64(i)))
 	person := i
-	openid := mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wxsynthetic", Value: fmt.Sprintf("osyn%010d", i)}
+	openid := mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wxsynthetic", Value: c.id("osyn", i)}
 	if i%20 == 19 {
 		// The previous member again, as a mini-program user: same unionid.
 		person = i - 1
-		openid = mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxsynthetic-mini", Value: fmt.Sprintf("msyn%010d", i)}
+		openid = mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxsynthetic-mini", Value: c.id("msyn", i)}
 	}
 	m := &mapping.Member{
 		Identities: []mapping.Identity{openid},
@@ -106,10 +115,28 @@ func (c *Connector) Record(i int64) sdk.Record {
 		Tags:       []mapping.Tag{{Name: []string{"VIP", "新客", "沉睡"}[r.IntN(3)]}},
 	}
 	if r.IntN(100) < 80 || person != i {
-		m.Identities = append(m.Identities, mapping.Identity{Type: mapping.IDWechatUnionID, Scope: "open-synthetic", Value: fmt.Sprintf("usyn%010d", person)})
+		m.Identities = append(m.Identities, mapping.Identity{Type: mapping.IDWechatUnionID, Scope: "open-synthetic", Value: c.id("usyn", person)})
 	}
 	if r.IntN(100) < 70 {
 		m.Identities = append(m.Identities, mapping.Identity{Type: mapping.IDPhone, Value: fmt.Sprintf("+861%d%09d", 3+r.IntN(7), i)})
 	}
-	return sdk.Record{ID: fmt.Sprintf("syn-%d", i), UpdatedAt: time.Unix(1700000000+i, 0).UTC(), Member: m}
+	id := fmt.Sprintf("syn-%d", i)
+	if c.random {
+		id = openid.Value
+	}
+	return sdk.Record{ID: id, UpdatedAt: time.Unix(1700000000+i, 0).UTC(), Member: m}
+}
+
+// id is the identifier value of kind prefix for index i: prefix and i in
+// ten digits, or with ids: random, a 64-bit mix of i (splitmix64) before
+// them, so that values are unique, stable, and in no order.
+func (c *Connector) id(prefix string, i int64) string {
+	if !c.random {
+		return fmt.Sprintf("%s%010d", prefix, i)
+	}
+	x := uint64(i) + 0x9E3779B97F4A7C15
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	x ^= x >> 31
+	return fmt.Sprintf("%s%016x%010d", prefix[:1], x, i)
 }
