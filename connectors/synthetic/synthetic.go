@@ -100,11 +100,11 @@ func (c *Connector) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitt
 func (c *Connector) Record(i int64) sdk.Record {
 	r := rand.New(rand.NewPCG(c.seed, uint64(i)))
 	person := i
-	openid := mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wxsynthetic", Value: c.id("osyn", i)}
+	openid := mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wxsynthetic", Value: c.id('o', i)}
 	if i%20 == 19 {
 		// The previous member again, as a mini-program user: same unionid.
 		person = i - 1
-		openid = mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxsynthetic-mini", Value: c.id("msyn", i)}
+		openid = mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxsynthetic-mini", Value: c.id('m', i)}
 	}
 	m := &mapping.Member{
 		Identities: []mapping.Identity{openid},
@@ -115,7 +115,7 @@ func (c *Connector) Record(i int64) sdk.Record {
 		Tags:       []mapping.Tag{{Name: []string{"VIP", "新客", "沉睡"}[r.IntN(3)]}},
 	}
 	if r.IntN(100) < 80 || person != i {
-		m.Identities = append(m.Identities, mapping.Identity{Type: mapping.IDWechatUnionID, Scope: "open-synthetic", Value: c.id("usyn", person)})
+		m.Identities = append(m.Identities, mapping.Identity{Type: mapping.IDWechatUnionID, Scope: "open-synthetic", Value: c.id('u', person)})
 	}
 	if r.IntN(100) < 70 {
 		m.Identities = append(m.Identities, mapping.Identity{Type: mapping.IDPhone, Value: fmt.Sprintf("+861%d%09d", 3+r.IntN(7), i)})
@@ -127,16 +127,17 @@ func (c *Connector) Record(i int64) sdk.Record {
 	return sdk.Record{ID: id, UpdatedAt: time.Unix(1700000000+i, 0).UTC(), Member: m}
 }
 
-// id is the identifier value of kind prefix for index i: prefix and i in
-// ten digits, or with ids: random, a 64-bit mix of i (splitmix64) before
-// them, so that values are unique, stable, and in no order.
-func (c *Connector) id(prefix string, i int64) string {
+// id is the identifier value of kind (o openid, m mini-program openid, u
+// unionid) for index i: kind, "syn" and i in ten digits, or with ids:
+// random, kind, a 64-bit mix of i (splitmix64) and i, so that values are
+// unique, stable, and in no order.
+func (c *Connector) id(kind byte, i int64) string {
 	if !c.random {
-		return fmt.Sprintf("%s%010d", prefix, i)
+		return fmt.Sprintf("%csyn%010d", kind, i)
 	}
 	x := uint64(i) + 0x9E3779B97F4A7C15
 	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
 	x = (x ^ x>>27) * 0x94D049BB133111EB
 	x ^= x >> 31
-	return fmt.Sprintf("%s%016x%010d", prefix[:1], x, i)
+	return fmt.Sprintf("%c%016x%010d", kind, x, i)
 }
