@@ -384,10 +384,16 @@ tenants:
 	cmd := exec.CommandContext(ctx, self, "--config", cfgPath, "--log-level", "warn", "sync", "members", "--json")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return res, err
+	}
+	peak := watchPeakRSS(cmd.Process.Pid)
+	err = cmd.Wait()
+	took := time.Since(start)
+	res.rssMB = peak() >> 20
+	if err != nil {
 		return res, fmt.Errorf("%w: %s", err, stderr.String())
 	}
-	took := time.Since(start)
 	var r engine.Result
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		return res, fmt.Errorf("sync output: %w", err)
@@ -402,9 +408,6 @@ tenants:
 		return res, err
 	}
 	res.members, res.merges, res.links = stats.Members, stats.Merges, stats.Links
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.rssMB = ru.Maxrss / 1024
-	}
 	return res, nil
 }
 
