@@ -170,6 +170,18 @@ func (s *Store) Unmerge(ctx context.Context, tenant, memberID string, id mapping
 			}
 		}
 		slices.Sort(out.Members)
+		if len(out.Members) == 1 {
+			// Every record that carries the identifier carries some of the
+			// member's others too: a record's own identifiers stay together,
+			// so nothing moved. Say so, and keep nothing of the attempt.
+			var carriers []string
+			for _, n := range records {
+				if slices.Contains(n.keys, x) {
+					carriers = append(carriers, n.ref.conn+"/"+n.ref.id)
+				}
+			}
+			return fmt.Errorf("nothing to detach: every record of member %s that carries it (%s) also carries the member's other identifiers, and one record's identifiers always stay together; correct the record at its source, or erase the member", member, strings.Join(carriers, ", "))
+		}
 		return nil
 	})
 	if err != nil {

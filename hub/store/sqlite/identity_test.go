@@ -507,6 +507,41 @@ func testUnmergeEqualsNeverSeen(t *testing.T, opts sqlite.Options) {
 	}
 }
 
+// An identifier whose every record also carries the member's others cannot
+// be detached: the unmerge says so and leaves nothing behind (no
+// never-merge pair, no journal entry), rather than report a split that
+// did not happen.
+func TestUnmergeOfANonDetachableIdentifierChangesNothing(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	p := phone("135 0011 2648")
+	apply(t, s, "pos", nil, member("C7", card("C7"), p, union("U7")))
+	apply(t, s, "wechat", nil, member("o7", openid("wx1", "o7"), union("U7")))
+	m := memberOf(t, s, card("C7"))
+	before, err := s.Explain(t.Context(), "t1", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Unmerge(t.Context(), "t1", m, p, nil)
+	if err == nil || !strings.Contains(err.Error(), "nothing to detach") || !strings.Contains(err.Error(), "pos/C7") {
+		t.Fatalf("unmerge = %v, want nothing to detach naming pos/C7", err)
+	}
+	if memberOf(t, s, p) != m {
+		t.Fatal("the phone left the member")
+	}
+	after, err := s.Explain(t.Context(), "t1", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Journal) != len(before.Journal) {
+		t.Fatalf("journal grew from %d to %d entries", len(before.Journal), len(after.Journal))
+	}
+	var pairs int
+	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM identity_never`).Scan(&pairs); err != nil || pairs != 0 {
+		t.Fatalf("%d never-merge pairs left (%v)", pairs, err)
+	}
+}
+
 func TestAliasesResolveAndExplainShowsEvidence(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
