@@ -24,6 +24,7 @@ import (
 // app is the wired hub: config, store, plugins and engine.
 type app struct {
 	cfg     *config.Config
+	catalog *plugin.Catalog
 	store   *sqlite.Store
 	plugins *plugin.Manager
 	engine  *engine.Engine
@@ -48,19 +49,38 @@ func isTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// loadConfig reads and validates the config file.
+// loadConfig reads and validates the config file on its own.
 func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path, os.LookupEnv)
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return config.Load(path, os.LookupEnv)
 }
 
-// openApp wires the hub from a config file. withPlugins also loads the plugin
-// catalog and validates every connection's config against its plugin's spec.
+// loadCheckedConfig reads the config file and checks all of it against the
+// plugin catalog (connectors, their config, the jobs' streams and actions).
+// Every command that acts on a config's tenants uses it, so a bad config
+// fails before anything runs.
+func loadCheckedConfig(path string) (*config.Config, *plugin.Catalog, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := plugin.LoadCatalog(cfg.PluginsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	lookup := func(name string) (sdk.Spec, bool) {
+		e, ok := cat.Lookup(name)
+		return e.Spec, ok
+	}
+	if err := cfg.ValidateConnectors(lookup, cat.Names()); err != nil {
+		return nil, nil, err
+	}
+	return cfg, cat, nil
+}
+
+// openApp wires the hub from a config file, checked whole before the store
+// is opened; withPlugins also readies the plugins and the sync engine.
 func openApp(ctx context.Context, configPath string, stderr io.Writer, logLevel string, withPlugins bool) (*app, error) {
-	cfg, err := loadConfig(configPath)
+	cfg, cat, err := loadCheckedConfig(configPath)
 	if err != nil {
 		return nil, err
 	}
@@ -68,20 +88,9 @@ func openApp(ctx context.Context, configPath string, stderr io.Writer, logLevel 
 		logLevel = cfg.LogLevel
 	}
 	log := newLogger(stderr, logLevel)
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, catalog: cat, log: log}
 	if withPlugins {
-		cat, err := plugin.LoadCatalog(cfg.PluginsDir)
-		if err != nil {
-			return nil, err
-		}
-		lookup := func(name string) (sdk.Spec, bool) {
-			e, ok := cat.Lookup(name)
-			return e.Spec, ok
-		}
-		if err := cfg.ValidateConnectors(lookup, cat.Names()); err != nil {
-			return nil, err
-		}
-		a.plugins = plugin.NewManager(cat, log, plugin.Options{})
+		a.plugins = plugin.NewManager(cat, log, plugin.Options{Dir: cfg.Dir})
 	}
 	key := cfg.SecretKey
 	if key == nil {
@@ -153,10 +162,10 @@ func (a *app) tenantOrOnly(name string) (*config.Tenant, error) {
 func (a *app) writers(t *config.Tenant) func(connection string) []string {
 	return func(connection string) []string {
 		c, err := t.Connection(connection)
-		if err != nil || a.plugins == nil {
+		if err != nil {
 			return nil
 		}
-		e, ok := a.plugins.Catalog().Lookup(c.Connector)
+		e, ok := a.catalog.Lookup(c.Connector)
 		if !ok {
 			return nil
 		}

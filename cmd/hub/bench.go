@@ -40,7 +40,7 @@ func benchCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := g.stdout
-			abs, err := filepath.Abs(pluginsDir)
+			abs, err := pluginsDirOrBeside(pluginsDir)
 			if err != nil {
 				return err
 			}
@@ -106,7 +106,7 @@ func benchCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "bin/plugins", "directory of built plugins")
+	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "", "directory of built plugins (default: plugins beside the hub binary)")
 	cmd.Flags().IntVar(&records, "records", 1_000_000, "records per run")
 	cmd.Flags().IntVar(&orders, "orders", 200_000, "orders per platform backfill")
 	cmd.Flags().IntVar(&qps, "qps", 20, "requests/s the platform sandboxes allow in the backfill runs")

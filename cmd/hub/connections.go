@@ -19,7 +19,7 @@ func connectionsCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List every tenant's connections (secrets are never shown)",
 		RunE: func(*cobra.Command, []string) error {
-			cfg, err := loadConfig(g.config)
+			cfg, _, err := loadCheckedConfig(g.config)
 			if err != nil {
 				return err
 			}

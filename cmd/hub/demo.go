@@ -58,13 +58,17 @@ time taken.`,
 			}
 			defer set.Close()
 			cfgPath := filepath.Join(dir, "hub.yaml")
-			abs, err := filepath.Abs(pluginsDir)
+			abs, err := pluginsDirOrBeside(pluginsDir)
 			if err != nil {
 				return err
 			}
 			// The offline stores' member export, read by the file connector:
 			// it links store members to WeChat followers by unionid and phone.
-			fileConn, fileJob, err := sandboxes.FileExport(dir, 1, members)
+			absDir, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			fileConn, fileJob, err := sandboxes.FileExport(absDir, 1, members)
 			if err != nil {
 				return err
 			}
@@ -74,7 +78,8 @@ time taken.`,
 				// marketing SMS is 08:00–22:00.
 				t.SMS.AllowedHours = "00:00-24:00"
 			}
-			if err := writeHubConfig(cfgPath, t, filepath.Join(dir, "data"), abs); err != nil {
+			// data_dir is taken from the config's directory: DIR/data.
+			if err := writeHubConfig(cfgPath, t, "data", abs); err != nil {
 				return err
 			}
 			a, err := openApp(ctx, cfgPath, g.stderr, g.logLevel, true)
@@ -224,7 +229,7 @@ time taken.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".hub-demo", "working directory for the demo's config and store")
-	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "bin/plugins", "directory of built plugins (make plugins)")
+	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "", "directory of built plugins (default: plugins beside the hub binary, as make build lays them out)")
 	cmd.Flags().IntVar(&members, "members", 3000, "how many people the sandboxes generate")
 	return cmd
 }

@@ -172,7 +172,13 @@ func TestBadInputFailsClearlyAndWritesNothing(t *testing.T) {
 			[]string{"hub.yaml:", "app_secret"}},
 		{"bad cron", base("    connections:\n      - id: c1\n        connector: synthetic\n        config: {}\n    jobs:\n      - id: j1\n        connection: c1\n        read: [members]\n        schedule: \"*/15 * * *\"\n"),
 			[]string{"hub.yaml:", "schedule", "*/15 * * *"}},
+		{"unknown stream", base("    connections:\n      - id: c1\n        connector: synthetic\n        config: {}\n    jobs:\n      - id: j1\n        connection: c1\n        read: [members, fans]\n"),
+			[]string{"hub.yaml:12:", "jobs[0].read", `no stream "fans"`, "streams: members"}},
+		{"unknown action", base("    connections:\n      - id: c1\n        connector: wechat\n        config: {app_id: wx1, app_secret: s, open_platform_id: o}\n    jobs:\n      - id: j1\n        connection: c1\n        write: [tags.add, sms.send]\n"),
+			[]string{"hub.yaml:12:", "jobs[0].write", `no write action "sms.send"`, "tags.add"}},
 	}
+	// Every command that reads the config checks all of it first.
+	commands := [][]string{{"sync", "j1"}, {"jobs", "status"}, {"members", "export", "--tenant", "t1"}, {"connections", "list"}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -182,19 +188,66 @@ func TestBadInputFailsClearlyAndWritesNothing(t *testing.T) {
 			if err := os.WriteFile(path, []byte(strings.ReplaceAll(tt.yaml, "DATA", data)), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var stdout, stderr bytes.Buffer
-			err := run(t.Context(), []string{"--config", path, "sync", "j1"}, &stdout, &stderr)
-			if err == nil {
-				t.Fatal("sync with a bad config succeeded")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
+			for _, args := range commands {
+				var stdout, stderr bytes.Buffer
+				err := run(t.Context(), append([]string{"--config", path}, args...), &stdout, &stderr)
+				if err == nil {
+					t.Fatalf("%v with a bad config succeeded", args)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%v: error %q does not mention %q", args, err, w)
+					}
+				}
+				if _, statErr := os.Stat(data); !os.IsNotExist(statErr) {
+					t.Errorf("%v: a failed config wrote %s", args, data)
 				}
 			}
-			if _, statErr := os.Stat(data); !os.IsNotExist(statErr) {
-				t.Errorf("a failed config wrote %s", data)
-			}
 		})
+	}
+}
+
+// A config's relative paths are its directory's, whatever directory the hub
+// runs in: the store's, and those in a connection's config (plugins run in
+// the config's directory).
+func TestRelativePathsAreTheConfigsDirectory(t *testing.T) {
+	t.Parallel()
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	cfg := `data_dir: data
+plugins_dir: ` + filepath.Join(binDir, "plugins") + `
+tenants:
+  - id: t1
+    connections:
+      - id: pos
+        connector: file
+        config: {path: exports/members.jsonl, format: jsonl, stream: members}
+    jobs:
+      - {id: pos-members, connection: pos, read: [members]}
+`
+	rows := `{"id": "S1", "identities": [{"type": "member_card", "scope": "brand", "value": "C1"}], "name": "A", "updated_at": "2026-01-01T00:00:00+08:00"}
+{"id": "S2", "identities": [{"type": "member_card", "scope": "brand", "value": "C2"}], "name": "B", "updated_at": "2026-01-01T00:00:00+08:00"}
+`
+	if err := os.MkdirAll(filepath.Join(dir, "exports"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"hub.yaml": cfg, "exports/members.jsonl": rows} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := hubCmd(t.Context(), "--config", filepath.Join(dir, "hub.yaml"), "sync", "pos-members")
+	cmd.Dir = elsewhere
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "members: 2 records read") {
+		t.Errorf("sync from another directory did not read the config's file:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "hub.db")); err != nil {
+		t.Errorf("store not beside the config: %v", err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("the hub wrote into its working directory: %v", entries)
 	}
 }

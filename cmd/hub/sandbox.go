@@ -54,6 +54,9 @@ until interrupted.`,
 				if err != nil {
 					return err
 				}
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					return fmt.Errorf("--write-config: %w", err)
+				}
 				fileConn, fileJob, err := sandboxes.FileExport(dir, seed, members)
 				if err != nil {
 					return err
@@ -61,7 +64,7 @@ until interrupted.`,
 				// The config names the plugins by their absolute path, and
 				// its data directory beside it (relative paths in a config
 				// are taken from its directory).
-				plugins, err := filepath.Abs(pluginsDir)
+				plugins, err := pluginsDirOrBeside(pluginsDir)
 				if err != nil {
 					return err
 				}
@@ -83,8 +86,26 @@ until interrupted.`,
 	cmd.Flags().IntVar(&members, "members", 3000, "how many people to generate")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address of the first sandbox; port 0 picks free ports")
 	cmd.Flags().StringVar(&writeConfig, "write-config", "", "write a hub.yaml with connections and jobs for the sandboxes")
-	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "bin/plugins", "directory of built plugins the written config names")
+	cmd.Flags().StringVar(&pluginsDir, "plugins-dir", "", "directory of built plugins the written config names (default: plugins beside the hub binary, as make build lays them out)")
 	return cmd
+}
+
+// pluginsDirOrBeside is the absolute plugins directory: the one given, else
+// the plugins directory beside the running hub binary (bin/hub and
+// bin/plugins, as make build lays them out), whatever directory the hub runs
+// in.
+func pluginsDirOrBeside(given string) (string, error) {
+	if given != "" {
+		return filepath.Abs(given)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("--plugins-dir: %w", err)
+	}
+	if self, err = filepath.EvalSymlinks(self); err != nil {
+		return "", fmt.Errorf("--plugins-dir: %w", err)
+	}
+	return filepath.Join(filepath.Dir(self), "plugins"), nil
 }
 
 // hubFile is the YAML shape written for sandboxes.

@@ -66,8 +66,10 @@ type Config struct {
 	// SecretKey is nil when the config gives none.
 	SecretKey []byte
 	Tenants   []Tenant
-	// Path is the file the config came from.
-	Path string
+	// Path is the file the config came from; Dir is its directory,
+	// absolute (Load sets it): relative paths in the config are taken
+	// from it, those in connections' config too (plugins run in it).
+	Path, Dir string
 	// Location is Timezone loaded.
 	Location *time.Location
 }
@@ -104,6 +106,9 @@ type Job struct {
 	Schedule       string
 	Breaker        Breaker
 	Line           int
+	// readLines and writeLines are the lines of Read's and Write's
+	// entries, for errors.
+	readLines, writeLines []int
 }
 
 // Breaker overrides a job's circuit breaker settings; zero values mean the
@@ -126,9 +131,12 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 	}
 	// Relative directories are the config file's, so that a config means
 	// the same store and plugins whatever directory the hub starts in.
+	if c.Dir, err = filepath.Abs(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	for _, d := range []*string{&c.DataDir, &c.PluginsDir} {
 		if !filepath.IsAbs(*d) {
-			*d = filepath.Join(filepath.Dir(path), *d)
+			*d = filepath.Join(c.Dir, *d)
 		}
 	}
 	return c, nil
@@ -284,18 +292,24 @@ func scalar(p *problems, v *yaml.Node, field string) string {
 }
 
 func stringList(p *problems, v *yaml.Node, field string) []string {
+	out, _ := stringListLines(p, v, field)
+	return out
+}
+
+// stringListLines is stringList with the line of each entry.
+func stringListLines(p *problems, v *yaml.Node, field string) ([]string, []int) {
 	if v.Kind == yaml.ScalarNode && v.Value != "" {
-		return []string{v.Value}
+		return []string{v.Value}, []int{v.Line}
 	}
 	if v.Kind != yaml.SequenceNode {
 		p.add(v.Line, field, "want a list")
-		return nil
+		return nil, nil
 	}
-	out := make([]string, 0, len(v.Content))
+	out, lines := make([]string, 0, len(v.Content)), make([]int, 0, len(v.Content))
 	for _, n := range v.Content {
-		out = append(out, scalar(p, n, field))
+		out, lines = append(out, scalar(p, n, field)), append(lines, n.Line)
 	}
-	return out
+	return out, lines
 }
 
 func parseTenant(p *problems, n *yaml.Node, path string) Tenant {
@@ -558,9 +572,9 @@ func parseJob(p *problems, n *yaml.Node, path string) Job {
 		case "connection":
 			j.Connection = scalar(p, v, field)
 		case "read":
-			j.Read = stringList(p, v, field)
+			j.Read, j.readLines = stringListLines(p, v, field)
 		case "write":
-			j.Write = stringList(p, v, field)
+			j.Write, j.writeLines = stringListLines(p, v, field)
 		case "mode":
 			j.Mode = scalar(p, v, field)
 			if j.Mode != "full" && j.Mode != "incremental" {
@@ -659,7 +673,8 @@ func (c *Config) FindJob(ref string) (*Tenant, *Job, error) {
 }
 
 // ValidateConnectors checks every connection against its connector's spec:
-// the connector exists, and its config has the right fields and types.
+// the connector exists, and its config has the right fields and types; and
+// every job's read streams and write actions are ones its connector has.
 // Every problem names the file, the line, the tenant, the connection and the
 // field; config values are never echoed.
 func (c *Config) ValidateConnectors(specs func(name string) (sdk.Spec, bool), known []string) error {
@@ -690,8 +705,51 @@ func (c *Config) ValidateConnectors(specs func(name string) (sdk.Spec, bool), kn
 				errs = append(errs, fmt.Errorf("%s:%d: tenant %s, connection %s: %s", file, line, t.ID, conn.ID, msg))
 			}
 		}
+		for ji, job := range t.Jobs {
+			conn, err := t.Connection(job.Connection)
+			if err != nil {
+				continue // Parse reported it
+			}
+			spec, ok := specs(conn.Connector)
+			if !ok {
+				continue // reported above
+			}
+			path := fmt.Sprintf("tenants[%d].jobs[%d]", ti, ji)
+			for i, name := range job.Read {
+				if _, ok := spec.Stream(name); !ok {
+					errs = append(errs, fmt.Errorf("%s:%d: %s.read: connector %s (connection %s) has no stream %q (streams: %s)",
+						file, lineAt(job.readLines, i, job.Line), path, spec.Name, conn.ID, name, namesOr(spec.Streams, func(s sdk.StreamSpec) string { return s.Name })))
+				}
+			}
+			for i, name := range job.Write {
+				if _, ok := spec.Action(name); !ok {
+					errs = append(errs, fmt.Errorf("%s:%d: %s.write: connector %s (connection %s) has no write action %q (actions: %s)",
+						file, lineAt(job.writeLines, i, job.Line), path, spec.Name, conn.ID, name, namesOr(spec.Actions, func(a sdk.ActionSpec) string { return a.Name })))
+				}
+			}
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// lineAt is lines[i], or def where the line is not known.
+func lineAt(lines []int, i, def int) int {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return def
+}
+
+// namesOr lists the names of items, or says there are none.
+func namesOr[T any](items []T, name func(T) string) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = name(it)
+	}
+	return strings.Join(names, ", ")
 }
 
 func unjoin(err error) []error {

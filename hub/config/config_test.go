@@ -22,7 +22,11 @@ func TestLoadGoodConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DataDir != filepath.Join("testdata", "data") || len(c.Tenants) != 2 || c.Location.String() != "CST" {
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dir != dir || c.DataDir != filepath.Join(dir, "data") || len(c.Tenants) != 2 || c.Location.String() != "CST" {
 		t.Fatalf("config = %+v", c)
 	}
 	a := c.Tenants[0]
@@ -153,7 +157,14 @@ func TestValidateConnectors(t *testing.T) {
       - id: c2
         connector: wechatt
     jobs:
-      - {id: j, connection: c1, read: [followers]}
+      - {id: j, connection: c1, read: [followers], write: [tags.add]}
+      - id: k
+        connection: c1
+        read:
+          - followers
+          - fans
+        write: [sms.send]
+      - {id: l, connection: c2, read: [anything]}
 `), "hub.yaml", env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -161,17 +172,23 @@ func TestValidateConnectors(t *testing.T) {
 	spec := sdk.Spec{Name: "wechat", Version: "1", Config: []sdk.Field{
 		{Name: "app_id", Type: sdk.TypeString, Required: true},
 		{Name: "app_secret", Type: sdk.TypeString, Required: true, Secret: true},
-	}}
+	}, Streams: []sdk.StreamSpec{{Name: "followers", Kind: sdk.KindMembers}},
+		Actions: []sdk.ActionSpec{{Name: "tags.add"}, {Name: "tags.remove"}}}
 	err = c.ValidateConnectors(func(n string) (sdk.Spec, bool) { return spec, n == "wechat" }, []string{"wechat"})
 	for _, w := range []string{
 		"hub.yaml:7: tenant a, connection c1: tenants[0].connections[0].config.app_id: want a string",
 		"hub.yaml:4: tenant a, connection c1: tenants[0].connections[0].config.app_secret: is required",
 		"hub.yaml:8: tenant a, connection c1: tenants[0].connections[0].config.app_scret: is not a wechat config field",
 		"hub.yaml:9: tenants[0].connections[1].connector: no plugin named \"wechatt\" (have: wechat)",
+		"hub.yaml:17: tenants[0].jobs[1].read: connector wechat (connection c1) has no stream \"fans\" (streams: followers)",
+		"hub.yaml:18: tenants[0].jobs[1].write: connector wechat (connection c1) has no write action \"sms.send\" (actions: tags.add, tags.remove)",
 	} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v lacks %q", err, w)
 		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 6 {
+		t.Errorf("want 6 problems (none for job j, none for job l of the unknown connector), got %d: %v", n, err)
 	}
 	if strings.Contains(err.Error(), "oops") {
 		t.Error("a config value was echoed")

@@ -34,6 +34,10 @@ type Options struct {
 	// and 5 minutes.
 	CrashLoop   int
 	CrashWindow time.Duration
+	// Dir is the plugins' working directory, so that relative paths in a
+	// connection's config (the file connector's path) are taken from it;
+	// the hub sets the config file's directory. Empty: the hub's own.
+	Dir string
 }
 
 // Manager starts and supervises plugin processes.
@@ -152,10 +156,12 @@ func (i *Instance) start() error {
 	}
 	path := filepath.Join(i.m.catalog.Dir, i.entry.File)
 	sum, _ := hex.DecodeString(i.entry.SHA256)
+	cmd := exec.Command(path)
+	cmd.Dir = i.m.opts.Dir
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.HubPlugins(i.tenant, i.connection, i.host),
-		Cmd:              exec.Command(path),
+		Cmd:              cmd,
 		// go-plugin checks the checksum again right before exec.
 		SecureConfig:     &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
