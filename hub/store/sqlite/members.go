@@ -246,7 +246,7 @@ const (
 func (s *Store) ChangeTags(ctx context.Context, tenant, memberID string, add, remove []string, writers func(connection string) []string) (int, error) {
 	queued := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		id, err := s.resolveID(ctx, tx, tenant, memberID)
+		id, err := s.liveMember(ctx, tx, tenant, memberID)
 		if err != nil {
 			return err
 		}
@@ -301,6 +301,9 @@ func (s *Store) ChangeTags(ctx context.Context, tenant, memberID string, add, re
 			if err := change(t, ActionTagRemove); err != nil {
 				return err
 			}
+		}
+		if len(remove) > 0 {
+			return stripTags(ctx, tx, tenant, id, remove)
 		}
 		return nil
 	})
@@ -489,6 +492,52 @@ func (s *Store) CompleteActions(ctx context.Context, tenant string, results []st
 type storedMember struct {
 	Deleted bool `json:"deleted,omitempty"`
 	*mapping.Member
+}
+
+// stripTags takes tags off the member's stored platform records, so that
+// a tag removed in the hub leaves the member at once, whether or not its
+// platform can be told. The records' hashes stay those of what the platform
+// sent: the platform's next change to a record (the removal delivered, or
+// the tag given again) is applied as it comes.
+func stripTags(ctx context.Context, tx *sql.Tx, tenant, member string, tags []string) error {
+	type edit struct {
+		id   int64
+		data []byte
+	}
+	var edits []edit
+	err := eachRow(ctx, tx, `SELECT id, data FROM sources WHERE tenant = ? AND member_id = ? AND kind = 'member'`, []any{tenant, member}, func(r *sql.Rows) error {
+		var e edit
+		if err := r.Scan(&e.id, &e.data); err != nil {
+			return err
+		}
+		var m storedMember
+		if err := json.Unmarshal(e.data, &m); err != nil {
+			return fmt.Errorf("source %d: %w", e.id, err)
+		}
+		if m.Member == nil {
+			return nil
+		}
+		n := len(m.Tags)
+		m.Tags = slices.DeleteFunc(m.Tags, func(t mapping.Tag) bool { return slices.Contains(tags, t.Name) })
+		if len(m.Tags) == n {
+			return nil
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("source %d: %w", e.id, err)
+		}
+		edits = append(edits, edit{e.id, b})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove tags from records: %w", err)
+	}
+	for _, e := range edits {
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET data = ? WHERE id = ?`, e.data, e.id); err != nil {
+			return fmt.Errorf("remove tags from record %d: %w", e.id, err)
+		}
+	}
+	return nil
 }
 
 // platformHasTag reports whether the member's records from a connection

@@ -242,6 +242,54 @@ func TestTagChangesQueueWithoutEcho(t *testing.T) {
 	}
 }
 
+// A tag removed in the hub leaves the member at once, also one a platform
+// record brought and one from a source that cannot be told; the source's
+// next change to the record is taken as it comes.
+func TestRemovedTagsLeaveTheMember(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	wx := member("o1", openid("wx1", "o1"), union("U1"), phone("13800138001"))
+	wx.Member.Tags = []mapping.Tag{{Name: "VIP"}, {Name: "沉睡"}}
+	pos := member("c1", phone("13800138001"))
+	pos.Member.Tags = []mapping.Tag{{Name: "门店会员"}, {Name: "沉睡"}}
+	apply(t, s, "wechat", nil, wx)
+	apply(t, s, "pos", nil, pos)
+	m, _ := s.FindMember(ctx, "t1", union("U1"))
+	writers := func(conn string) []string {
+		if conn == "wechat" {
+			return []string{"tags.add", "tags.remove"}
+		}
+		return nil
+	}
+	tags := func() []string {
+		t.Helper()
+		v, err := s.Member(ctx, "t1", m.MemberID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Tags
+	}
+	n, err := s.ChangeTags(ctx, "t1", m.MemberID, nil, []string{"沉睡", "门店会员"}, writers)
+	if err != nil || n != 1 {
+		t.Fatalf("queued %d, %v; want 1 (WeChat's 沉睡)", n, err)
+	}
+	if got := tags(); !slices.Equal(got, []string{"VIP"}) {
+		t.Fatalf("tags after removal = %v, want [VIP]", got)
+	}
+	// The same POS record again is unchanged: the removal stands.
+	apply(t, s, "pos", nil, pos)
+	if got := tags(); !slices.Equal(got, []string{"VIP"}) {
+		t.Fatalf("tags after an unchanged re-sync = %v, want [VIP]", got)
+	}
+	// POS changes the record and still has the tag: it comes back.
+	pos.Member.Name = "renamed"
+	apply(t, s, "pos", nil, pos)
+	if got := tags(); !slices.Equal(got, []string{"VIP", "沉睡", "门店会员"}) {
+		t.Fatalf("tags after a changed re-sync = %v", got)
+	}
+}
+
 func TestConfigPatchIsMergedAndEncrypted(t *testing.T) {
 	t.Parallel()
 	s, path := open(t)
