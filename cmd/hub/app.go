@@ -212,3 +212,18 @@ func writeJSONLines[T any](w io.Writer, items []T) error {
 	}
 	return nil
 }
+
+// connectionsWriting names the tenant's connections whose connector writes
+// action, or says there are none.
+func connectionsWriting(t *config.Tenant, writers func(string) []string, action string) []string {
+	var out []string
+	for _, c := range t.Connections {
+		if slices.Contains(writers(c.ID), action) {
+			out = append(out, c.ID)
+		}
+	}
+	if len(out) == 0 {
+		return []string{"none"}
+	}
+	return out
+}

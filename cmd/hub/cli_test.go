@@ -303,6 +303,11 @@ func TestSMSReceiptsThroughTheCLI(t *testing.T) {
 	cfgPath, _ := startSandbox(t, "sms", "300")
 	hub := hubWith(t, cfgPath)
 	hub("sync", "pos-members")
+	// A connection that cannot send SMS is refused before anything is queued.
+	refused, err := hubCmd(t.Context(), "--config", cfgPath, "sms", "send", "--connection", "pos-members", "--template", "2000001", "--all").CombinedOutput()
+	if err == nil || !strings.Contains(string(refused), "--connection pos-members: its connector cannot send SMS") || !strings.Contains(string(refused), "sms-tencent") {
+		t.Fatalf("sms send on the file connection: %v\n%s", err, refused)
+	}
 	var queued store.SMSResult
 	out := hub("sms", "send", "--connection", "sms-tencent", "--template", "2000001", "--params", `{"1":"会员"}`, "--all", "--json")
 	if err := json.Unmarshal([]byte(out), &queued); err != nil || queued.Queued == 0 {

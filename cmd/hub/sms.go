@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,10 @@ the connection; the SMS plugin receives only that member's phone.`,
 			defer a.Close()
 			if _, err := t.Connection(connection); err != nil {
 				return err
+			}
+			if !slices.Contains(a.writers(t)(connection), store.ActionSMSSend) {
+				return fmt.Errorf("--connection %s: its connector cannot send SMS (no %s action); SMS connections of tenant %s: %s",
+					connection, store.ActionSMSSend, t.ID, strings.Join(connectionsWriting(t, a.writers(t), store.ActionSMSSend), ", "))
 			}
 			res, err := a.store.QueueSMS(ctx, t.ID, store.SMSRequest{Connection: connection, Template: template, Params: p, Members: members, Tag: tag, All: all, At: time.Now()}, &t.SMS)
 			if err != nil {
