@@ -157,7 +157,7 @@ func membersCmd(g *globals) *cobra.Command {
 		},
 	}
 	push.Flags().StringVar(&id, "id", "", "member id")
-	push.Flags().StringVar(&level, "level", "", "level to set on the platforms")
+	push.Flags().StringVar(&level, "level", "", "level to set on the platforms, as they take it (Tmall 会员通 and Douyin: a whole number ≥ 0; a platform refuses other values when the write is delivered)")
 	push.Flags().BoolVar(&points, "points", false, "set the platforms' points balance to the hub's ledger balance")
 
 	cmd.AddCommand(get, export, tag, push)

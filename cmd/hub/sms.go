@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 

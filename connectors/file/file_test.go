@@ -182,7 +182,7 @@ func TestFullRead(t *testing.T) {
 			},
 			want: []sdk.Record{
 				{Stream: "members", ID: "M001", UpdatedAt: shanghai(2024, 5, 1, 10, 0, 0), Member: &mapping.Member{
-					Identities: []mapping.Identity{{Type: mapping.IDPhone, Value: "+86 138 0013 8000"}, {Type: mapping.IDWechatUnionID, Scope: "open-1", Value: "o6_bmasdasdsad6_2sgVt7hMZOPfL"}, {Type: mapping.IDMemberCard, Scope: "brand", Value: "C00123"}},
+					Identities: []mapping.Identity{{Type: mapping.IDPhone, Value: "+86 139 0571 2468"}, {Type: mapping.IDWechatUnionID, Scope: "open-1", Value: "o6_bmasdasdsad6_2sgVt7hMZOPfL"}, {Type: mapping.IDMemberCard, Scope: "brand", Value: "C00123"}},
 					Name:       "王芳", Gender: mapping.GenderFemale, Birthday: "1990-01-02", City: "杭州", Level: "gold", Points: 1200,
 					Tags: []mapping.Tag{{Name: "VIP"}, {Name: "新客"}}, Subscribed: true}},
 				{Stream: "members", ID: "M002", UpdatedAt: shanghai(2024, 5, 2, 9, 30, 0), Member: &mapping.Member{
