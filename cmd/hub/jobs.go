@@ -108,7 +108,7 @@ func jobsCmd(g *globals) *cobra.Command {
 			}
 			enc := json.NewEncoder(g.stdout)
 			for _, d := range dls {
-				if err := enc.Encode(map[string]any{"job": d.Job, "connection": d.Connection, "stream": d.Stream, "record_id": d.RecordID, "reason": d.Reason, "location": d.Location, "at": d.At}); err != nil {
+				if err := enc.Encode(map[string]any{"job": d.Job, "connection": d.Connection, "stream": d.Stream, "record_id": d.RecordID, "reason": d.Reason, "location": d.Location, "at": d.LastSeen}); err != nil {
 					return err
 				}
 			}

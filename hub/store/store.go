@@ -289,13 +289,20 @@ type OutboxEntry struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-// DeadLetter is a record that could not be applied.
+// DeadLetter is a record that could not be applied. The same row failing
+// again for the same reason at the same location is one dead letter seen
+// once more, not another one.
 type DeadLetter struct {
 	ID                                int64
 	Job, Connection, Stream, RecordID string
 	Reason, Location                  string
-	Raw                               []byte
-	At                                time.Time
+	// Raw is the record as the connector sent it, which may hold phones:
+	// the store keeps it sealed and opens it here.
+	Raw []byte
+	// FirstSeen and LastSeen are when the record first and last failed;
+	// Times is how many times it failed.
+	FirstSeen, LastSeen time.Time
+	Times               int
 }
 
 // Explanation is why a member is what it is.

@@ -17,18 +17,20 @@ import (
 	"github.com/channelhub/channelhub/mapping"
 )
 
-// tombstone is the salted hash an erasure keeps of a record or identifier.
-func tombstone(salt []byte, what string) string {
+// saltedHash is what the store keeps of a value it must recognise but not
+// reveal: the tombstone an erasure keeps of a record or identifier, the
+// hash that names a dead letter's row.
+func saltedHash(salt []byte, what string) string {
 	m := hmac.New(sha256.New, salt)
 	m.Write([]byte(what))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 func recordTomb(salt []byte, r recRef) string {
-	return tombstone(salt, "record\x1f"+r.order())
+	return saltedHash(salt, "record\x1f"+r.order())
 }
 
-func keyTomb(salt []byte, k identity.Key) string { return tombstone(salt, "key\x1f"+k.String()) }
+func keyTomb(salt []byte, k identity.Key) string { return saltedHash(salt, "key\x1f"+k.String()) }
 
 // dropErased drops records of erased people: a record erased before, or one
 // carrying an erased identifier.
