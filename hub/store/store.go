@@ -380,12 +380,14 @@ type UnmergeResult struct {
 
 // EraseResult counts what an erasure removed.
 type EraseResult struct {
-	MemberID   string   `json:"member_id"`
-	Records    int      `json:"records"`
-	Orders     int      `json:"orders"`
-	Points     int      `json:"points"`
-	Tombstones int      `json:"tombstones"`
-	Queued     []string `json:"queued,omitempty"` // connections asked to erase
+	MemberID string `json:"member_id"`
+	Records  int    `json:"records"`
+	Orders   int    `json:"orders"`
+	Points   int    `json:"points"`
+	// DeadLetters are the dead letters of the member's records.
+	DeadLetters int      `json:"dead_letters"`
+	Tombstones  int      `json:"tombstones"`
+	Queued      []string `json:"queued,omitempty"` // connections asked to erase
 }
 
 // ActionSMSSend is the write-back action of an SMS to one member. Its

@@ -39,8 +39,21 @@ func (s *Store) deadLetterArgs(d deadLetter, salt []byte) []any {
 	return []any{d.tenant, d.job, d.connection, d.stream, d.recordID, d.reason, d.location, sealed, hash, d.at, d.at}
 }
 
-// deadLetter stores a bad record of batch b.
+// deadLetter stores a bad record of batch b, unless it is a record of an
+// erased person (a tombstone matched): that one is dropped, as its good
+// versions are.
 func (a *applier) deadLetter(b store.Batch, recordID string, bad *sdk.BadRecord) error {
+	if a.has.tombstones && recordID != "" {
+		var erased bool
+		if err := a.tx.QueryRowContext(a.ctx, `SELECT EXISTS (SELECT 1 FROM tombstones WHERE tenant = ? AND hash = ?)`,
+			a.tenant, recordTomb(a.salt, recRef{b.Connection, b.Stream, recordID})).Scan(&erased); err != nil {
+			return fmt.Errorf("tombstones: %w", err)
+		}
+		if erased {
+			a.res.Erased++
+			return nil
+		}
+	}
 	a.res.DeadLettered++
 	d := deadLetter{tenant: b.Tenant, job: b.Job, connection: b.Connection, stream: b.Stream, recordID: recordID,
 		reason: bad.Reason, location: bad.Location, raw: bad.Raw, at: a.at / 1000}
@@ -103,4 +116,23 @@ func (s *Store) sealDeadLetters(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("secure delete: %w", err)
 	}
 	return nil
+}
+
+// eraseDeadLetters deletes the dead letters of an erased person's records
+// and returns how many.
+func (a *applier) eraseDeadLetters(records []*gnode) (int, error) {
+	var n int64
+	for _, r := range records {
+		res, err := a.execResult(`DELETE FROM dead_letters WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`,
+			a.tenant, r.ref.conn, r.ref.stream, r.ref.id)
+		if err != nil {
+			return 0, fmt.Errorf("erase dead letters: %w", err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("erase dead letters: %w", err)
+		}
+		n += k
+	}
+	return int(n), nil
 }

@@ -293,11 +293,14 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 				*q.n = n
 			}
 		}
+		if out.DeadLetters, err = a.eraseDeadLetters(records); err != nil {
+			return err
+		}
 		if err := a.exec(`UPDATE members SET erased_at = ? WHERE tenant = ? AND member_id IN (`+in+`)`, append([]any{a.at, tenant}, ids...)...); err != nil {
 			return err
 		}
 		return a.journal("erased", member, "", identity.Key{}, recRef{}, "pipl",
-			fmt.Sprintf("profile, %d records, %d orders and %d points entries deleted; %d tombstones kept", out.Records, out.Orders, out.Points, len(tombs)))
+			fmt.Sprintf("profile, %d records, %d orders, %d points entries and %d dead letters deleted; %d tombstones kept", out.Records, out.Orders, out.Points, out.DeadLetters, len(tombs)))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("erase %s: %w", memberID, err)
