@@ -293,16 +293,21 @@ type OutboxEntry struct {
 // again for the same reason at the same location is one dead letter seen
 // once more, not another one.
 type DeadLetter struct {
-	ID                                int64
-	Job, Connection, Stream, RecordID string
-	Reason, Location                  string
+	ID         int64  `json:"-"`
+	Job        string `json:"job"`
+	Connection string `json:"connection"`
+	Stream     string `json:"stream"`
+	RecordID   string `json:"record_id"`
+	Reason     string `json:"reason"`
+	Location   string `json:"location"`
 	// Raw is the record as the connector sent it, which may hold phones:
-	// the store keeps it sealed and opens it here.
-	Raw []byte
-	// FirstSeen and LastSeen are when the record first and last failed;
-	// Times is how many times it failed.
-	FirstSeen, LastSeen time.Time
-	Times               int
+	// the store keeps it sealed and opens it here. It is never encoded.
+	Raw []byte `json:"-"`
+	// Times is how many times the record failed; FirstSeen and LastSeen
+	// are when it first and last did.
+	Times     int       `json:"times"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 // Explanation is why a member is what it is.
