@@ -140,10 +140,13 @@ type Receipt struct {
 }
 
 // BadRecord is a record the connector could not map. The hub sends it to the
-// dead-letter table with its reason; the run goes on.
+// dead-letter table with its reason; the run goes on. Give the Record its ID
+// when the record's id could be read: the dead letter then names the record,
+// and erasing the record's person deletes it.
 type BadRecord struct {
 	Reason string
-	// Raw is the platform payload, as received.
+	// Raw is the platform payload, as received. The hub keeps it encrypted
+	// (it may hold phones) and prints it only when asked to.
 	Raw []byte
 	// Location says where it was found (page, file line…).
 	Location string

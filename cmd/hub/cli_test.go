@@ -470,6 +470,91 @@ func TestErasureReachesDouyinThroughTheCLI(t *testing.T) {
 	}
 }
 
+// TestDeadLettersThroughTheCLI reads an offline-store CSV export with bad
+// rows twice through the file plugin: `hub jobs dead-letters` lists each
+// bad row once, with its record id and how often it failed, and shows the
+// row itself (phones and all) only with --show-raw; the store file never
+// holds those phones in clear.
+func TestDeadLettersThroughTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	export := filepath.Join(dir, "pos-members.csv")
+	if err := os.WriteFile(export, []byte(`id,phone,name,birthday,updated_at
+S001,13912340001,张三,1990-01-01,2024-05-01 10:00:00
+S003,13912340003,王五,1990-13-45,2024-05-01 10:00:00
+S005,13912340005,钱七,1990-01-01
+J002,,李四,1990-01-01,2024-05-01 10:00:00
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := writeConfig(t, dir, fmt.Sprintf(`tenants:
+  - id: t1
+    connections:
+      - id: pos
+        connector: file
+        config: {path: %s, format: csv, stream: members}
+    jobs:
+      - id: pos-members
+        connection: pos
+        read: [members]
+        mode: full
+`, export))
+	hub := hubWith(t, cfgPath)
+	for range 2 { // a second full read fails the same rows again
+		if out := hub("sync", "pos-members", "--mode", "full"); !strings.Contains(out, "3 dead-lettered") {
+			t.Fatalf("sync: %s", out)
+		}
+	}
+	type line struct {
+		RecordID string  `json:"record_id"`
+		Reason   string  `json:"reason"`
+		Location string  `json:"location"`
+		Times    int     `json:"times"`
+		Raw      *string `json:"raw"`
+	}
+	// list runs jobs dead-letters; showRaw says whether the rows' phones
+	// must be in its output.
+	list := func(showRaw bool, args ...string) map[string]line {
+		t.Helper()
+		out := hub(append([]string{"jobs", "dead-letters"}, args...)...)
+		got := map[string]line{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var d line
+			if err := json.Unmarshal([]byte(l), &d); err != nil {
+				t.Fatalf("dead-letters line %q: %v", l, err)
+			}
+			got[d.Location] = d
+		}
+		if strings.Contains(out, "13912340005") != showRaw {
+			t.Fatalf("jobs dead-letters %v: phones shown %v, want %v:\n%s", args, !showRaw, showRaw, out)
+		}
+		return got
+	}
+	got := list(false)
+	for _, want := range []struct{ line, id, reason string }{{"3", "S003", `birthday "1990-13-45"`}, {"4", "", "row has 4 columns"}, {"5", "J002", "no identity"}} {
+		d, ok := got[export+":"+want.line]
+		if !ok || d.RecordID != want.id || !strings.Contains(d.Reason, want.reason) || d.Times != 2 || d.Raw != nil {
+			t.Errorf("dead letter of line %s = %+v (found %v), want record id %q, a reason with %q, seen twice, no raw row", want.line, d, ok, want.id, want.reason)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("%d dead letters, want 3: %+v", len(got), got)
+	}
+	if d := list(true, "--show-raw")[export+":4"]; d.Raw == nil || *d.Raw != "S005,13912340005,钱七,1990-01-01" {
+		t.Errorf("--show-raw of line 4 = %+v", d)
+	}
+	for _, f := range []string{"hub.db", "hub.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, "data", f))
+		if err != nil {
+			continue
+		}
+		for _, phone := range []string{"13912340003", "13912340005"} {
+			if bytes.Contains(b, []byte(phone)) {
+				t.Errorf("%s holds the dead-lettered phone %s in clear", f, phone)
+			}
+		}
+	}
+}
+
 func TestDeliveredBy(t *testing.T) {
 	tenant := &config.Tenant{Jobs: []config.Job{
 		{ID: "orders", Connection: "shop", Write: []string{"member.level", "member.erase"}},

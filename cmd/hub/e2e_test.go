@@ -49,9 +49,7 @@ func TestMain(m *testing.M) {
 // syntheticConfig writes a config syncing n synthetic members into dir.
 func syntheticConfig(t *testing.T, dir string, n int) string {
 	t.Helper()
-	cfg := fmt.Sprintf(`data_dir: %s
-plugins_dir: %s
-tenants:
+	return writeConfig(t, dir, fmt.Sprintf(`tenants:
   - id: t1
     phone_salt: fixed-for-comparison
     connections:
@@ -63,7 +61,14 @@ tenants:
         connection: syn
         read: [members]
         mode: full
-`, filepath.Join(dir, "data"), filepath.Join(binDir, "plugins"), n)
+`, n))
+}
+
+// writeConfig writes dir/hub.yaml with the store in dir/data, the plugins
+// built for these tests, and the given tenants section; it returns its path.
+func writeConfig(t *testing.T, dir, tenants string) string {
+	t.Helper()
+	cfg := fmt.Sprintf("data_dir: %s\nplugins_dir: %s\n", filepath.Join(dir, "data"), filepath.Join(binDir, "plugins")) + tenants
 	path := filepath.Join(dir, "hub.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -120,7 +120,8 @@ func identityCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return out(res, func() {
-				fmt.Fprintf(g.stdout, "erased %s: %d records, %d orders, %d points entries deleted; %d tombstones kept\n", res.MemberID, res.Records, res.Orders, res.Points, res.Tombstones)
+				fmt.Fprintf(g.stdout, "erased %s: %d records, %d orders, %d points entries, %d dead letters deleted; %d tombstones kept\n",
+					res.MemberID, res.Records, res.Orders, res.Points, res.DeadLetters, res.Tombstones)
 				if len(res.Queued) > 0 {
 					fmt.Fprintf(g.stdout, "deletion requested from: %s\n", deliveredBy(t, res.Queued, ActionErase))
 				}

@@ -92,9 +92,11 @@ func jobsCmd(g *globals) *cobra.Command {
 	}
 	status.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	var tenant string
+	var showRaw bool
 	dead := &cobra.Command{
-		Use:   "dead-letters",
-		Short: "List records that could not be applied, with their reasons",
+		Use:   "dead-letters [--show-raw]",
+		Short: "List records that could not be applied, with their reasons, most recently failed first (JSON lines)",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			a, t, err := g.openTenant(ctx, tenant, false)
@@ -106,16 +108,18 @@ func jobsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(g.stdout)
-			for _, d := range dls {
-				if err := enc.Encode(map[string]any{"job": d.Job, "connection": d.Connection, "stream": d.Stream, "record_id": d.RecordID, "reason": d.Reason, "location": d.Location, "at": d.At}); err != nil {
-					return err
+			lines := make([]deadLetterLine, len(dls))
+			for i, d := range dls {
+				lines[i].DeadLetter = d
+				if showRaw {
+					lines[i].Raw = string(d.Raw)
 				}
 			}
-			return nil
+			return writeJSONLines(g.stdout, lines)
 		},
 	}
 	dead.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only one)")
+	dead.Flags().BoolVar(&showRaw, "show-raw", false, "also print each record as the connector sent it (it may hold phone numbers)")
 
 	var state string
 	var limit int
@@ -189,6 +193,14 @@ func jobsCmd(g *globals) *cobra.Command {
 	retry.Flags().StringVar(&action, "action", "", "only actions of this type (e.g. member.level)")
 	cmd.AddCommand(status, dead, writes, retry)
 	return cmd
+}
+
+// deadLetterLine is one line of `hub jobs dead-letters`. Raw, the record as
+// the connector sent it, is printed only when asked for (--show-raw): it
+// may hold phone numbers.
+type deadLetterLine struct {
+	store.DeadLetter
+	Raw string `json:"raw,omitempty"`
 }
 
 // jobStatus is one configured job in `hub jobs status`: its schedule, when

@@ -376,13 +376,13 @@ func (c *Connector) record(u unit, path string, cols *binding) (rec sdk.Record, 
 		return sdk.Record{}, true
 	}
 	var err error
+	var rw row
 	switch {
 	case c.format == FormatJSONL && c.stream == StreamMembers:
 		rec, err = jsonMember(u.text, loc)
 	case c.format == FormatJSONL:
 		rec, err = jsonOrder(u.text)
 	default:
-		var rw row
 		if rw, err = cols.parseRow(u.text); err != nil {
 			break
 		}
@@ -393,7 +393,35 @@ func (c *Connector) record(u unit, path string, cols *binding) (rec sdk.Record, 
 		}
 	}
 	if err != nil {
-		return bad(err.Error()), false
+		rec = bad(err.Error())
+		rec.ID = c.badID(u.text, rw)
 	}
 	return rec, false
+}
+
+// badID is the record id of a row that did not map, when the row can be
+// read as far as its id: a JSON object, or a CSV row as wide as its header.
+// It is the id the row would have had (for orders without an id, the
+// order's key); "" for a row that cannot be read or names no id.
+func (c *Connector) badID(text string, rw row) string {
+	var id, platform, shop, orderID string
+	switch {
+	case c.format == FormatJSONL:
+		var l struct {
+			ID       flexString `json:"id"`
+			Platform string     `json:"platform"`
+			Shop     flexString `json:"shop"`
+			OrderID  flexString `json:"order_id"`
+		}
+		if err := json.Unmarshal([]byte(text), &l); err != nil {
+			return ""
+		}
+		id, platform, shop, orderID = string(l.ID), l.Platform, string(l.Shop), string(l.OrderID)
+	case rw.b != nil:
+		id, platform, shop, orderID = rw.get("id"), rw.get("platform"), rw.get("shop"), rw.get("order_id")
+	}
+	if c.stream == StreamMembers {
+		return strings.TrimSpace(id)
+	}
+	return orderRecordID(id, platform, shop, orderID)
 }

@@ -283,29 +283,34 @@ func TestFullRead(t *testing.T) {
 
 func TestMalformedRowsBecomeBadRecords(t *testing.T) {
 	t.Parallel()
+	// id is the record id a bad record carries: the row's, when the row
+	// could be read as far as its id.
 	type bad struct {
-		line   int
-		reason string
+		line       int
+		id, reason string
 	}
 	tests := []struct {
-		fixture string
-		good    []string
-		bad     []bad
+		fixture, stream string
+		good            []string
+		bad             []bad
 	}{
-		{"malformed.jsonl", []string{"G1", "G10"}, []bad{
-			{2, "bad JSON"}, {3, `identity type "qq" is not known`}, {4, `"wechat_openid" needs a scope`}, {5, `birthday "1990-13-45"`},
-			{6, "bad JSON"}, {7, `updated_at "yesterday"`}, {8, `unknown field "brithday"`}, {9, "no identity"},
+		{"malformed.jsonl", "members", []string{"G1", "G10"}, []bad{
+			{2, "", "bad JSON"}, {3, "B3", `identity type "qq" is not known`}, {4, "B4", `"wechat_openid" needs a scope`}, {5, "B5", `birthday "1990-13-45"`},
+			{6, "B6", "bad JSON"}, {7, "B7", `updated_at "yesterday"`}, {8, "B8", `unknown field "brithday"`}, {9, "B9", "no identity"},
 		}},
-		{"malformed.csv", []string{"G1", "G8"}, []bad{
-			{3, "row has 5 columns, the header 6"}, {4, `birthday "1990-02-30"`}, {5, `points "1.5"`}, {6, "malformed CSV"},
-			{7, "no identity"}, {8, `updated_at "next week"`},
+		{"malformed.csv", "members", []string{"G1", "G8"}, []bad{
+			{3, "", "row has 5 columns, the header 6"}, {4, "B3", `birthday "1990-02-30"`}, {5, "B4", `points "1.5"`}, {6, "", "malformed CSV"},
+			{7, "B6", "no identity"}, {8, "B7", `updated_at "next week"`},
+		}},
+		{"malformed_orders.jsonl", "orders", []string{"G1"}, []bad{
+			{2, "offline/s-9/P-2", `"lost"`}, {3, "B3", "order has no status"}, {4, "", "order has no order_id"},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join("testdata", tt.fixture)
-			out := read(t, map[string]any{"path": path}, nil)
+			out := read(t, map[string]any{"path": path, "stream": tt.stream}, nil)
 			if got := out.ids(); !slices.Equal(got, tt.good) {
 				t.Errorf("good records %v, want %v", got, tt.good)
 			}
@@ -320,6 +325,9 @@ func TestMalformedRowsBecomeBadRecords(t *testing.T) {
 				b := bads[i].Bad
 				if loc := fmt.Sprintf("%s:%d", path, want.line); b.Location != loc || !strings.Contains(b.Reason, want.reason) || len(b.Raw) == 0 {
 					t.Errorf("bad record %d = %s %q (raw %q), want %s and a reason with %q", i, b.Location, b.Reason, b.Raw, loc, want.reason)
+				}
+				if bads[i].ID != want.id {
+					t.Errorf("bad record %d (%s) has record id %q, want %q", i, b.Location, bads[i].ID, want.id)
 				}
 			}
 		})

@@ -317,10 +317,21 @@ func order(o *mapping.Order, id, status, created, paid, updated string) (sdk.Rec
 			o.UpdatedAt = o.PaidAt
 		}
 	}
-	if id = strings.TrimSpace(id); id == "" {
-		id = o.Platform + "/" + o.Shop + "/" + o.OrderID
+	return sdk.Record{Stream: StreamOrders, ID: orderRecordID(id, o.Platform, o.Shop, o.OrderID), UpdatedAt: o.UpdatedAt, Order: o}, nil
+}
+
+// orderRecordID is an order's record id: its id, else its key
+// platform/shop/order_id (platform offline when not given), stable across
+// re-exports; "" when it has neither an id nor an order_id.
+func orderRecordID(id, platform, shop, orderID string) string {
+	id, orderID = strings.TrimSpace(id), strings.TrimSpace(orderID)
+	if id != "" || orderID == "" {
+		return id
 	}
-	return sdk.Record{Stream: StreamOrders, ID: id, UpdatedAt: o.UpdatedAt, Order: o}, nil
+	if platform = strings.TrimSpace(platform); platform == "" {
+		platform = DefaultPlatform
+	}
+	return platform + "/" + strings.TrimSpace(shop) + "/" + orderID
 }
 
 // timeLayouts are the wall-clock layouts accepted besides RFC 3339, read in

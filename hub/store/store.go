@@ -289,13 +289,25 @@ type OutboxEntry struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-// DeadLetter is a record that could not be applied.
+// DeadLetter is a record that could not be applied. The same row failing
+// again for the same reason at the same location is one dead letter seen
+// once more, not another one.
 type DeadLetter struct {
-	ID                                int64
-	Job, Connection, Stream, RecordID string
-	Reason, Location                  string
-	Raw                               []byte
-	At                                time.Time
+	ID         int64  `json:"-"`
+	Job        string `json:"job"`
+	Connection string `json:"connection"`
+	Stream     string `json:"stream"`
+	RecordID   string `json:"record_id"`
+	Reason     string `json:"reason"`
+	Location   string `json:"location"`
+	// Raw is the record as the connector sent it, which may hold phones:
+	// the store keeps it sealed and opens it here. It is never encoded.
+	Raw []byte `json:"-"`
+	// Times is how many times the record failed; FirstSeen and LastSeen
+	// are when it first and last did.
+	Times     int       `json:"times"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 // Explanation is why a member is what it is.
@@ -373,12 +385,14 @@ type UnmergeResult struct {
 
 // EraseResult counts what an erasure removed.
 type EraseResult struct {
-	MemberID   string   `json:"member_id"`
-	Records    int      `json:"records"`
-	Orders     int      `json:"orders"`
-	Points     int      `json:"points"`
-	Tombstones int      `json:"tombstones"`
-	Queued     []string `json:"queued,omitempty"` // connections asked to erase
+	MemberID string `json:"member_id"`
+	Records  int    `json:"records"`
+	Orders   int    `json:"orders"`
+	Points   int    `json:"points"`
+	// DeadLetters are the dead letters of the member's records.
+	DeadLetters int      `json:"dead_letters"`
+	Tombstones  int      `json:"tombstones"`
+	Queued      []string `json:"queued,omitempty"` // connections asked to erase
 }
 
 // ActionSMSSend is the write-back action of an SMS to one member. Its

@@ -334,7 +334,7 @@ func (a *applier) applyBatch(b store.Batch, recs []*prepared) error {
 	for _, p := range recs {
 		r := p.rec
 		if p.dead != nil {
-			if err := a.deadLetter(b, r.ID, p.dead.Reason, p.dead.Location, p.dead.Raw); err != nil {
+			if err := a.deadLetter(b, r.ID, p.dead); err != nil {
 				return err
 			}
 			continue
@@ -700,12 +700,6 @@ func (a *applier) move(n *gnode, member string) error {
 		return a.exec(`UPDATE points SET member_id = ? WHERE tenant = ? AND connection = ? AND entry_id = ?`, member, a.tenant, n.ref.conn, n.xref)
 	}
 	return nil
-}
-
-func (a *applier) deadLetter(b store.Batch, recordID, reason, location string, raw []byte) error {
-	a.res.DeadLettered++
-	return a.exec(`INSERT INTO dead_letters (tenant, job, connection, stream, record_id, reason, location, raw, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		b.Tenant, b.Job, b.Connection, b.Stream, recordID, reason, location, raw, a.at/1000)
 }
 
 // redact renders the record as stored: phones replaced by their salted hash,

@@ -17,18 +17,20 @@ import (
 	"github.com/channelhub/channelhub/mapping"
 )
 
-// tombstone is the salted hash an erasure keeps of a record or identifier.
-func tombstone(salt []byte, what string) string {
+// saltedHash is what the store keeps of a value it must recognise but not
+// reveal: the tombstone an erasure keeps of a record or identifier, the
+// hash that names a dead letter's row.
+func saltedHash(salt []byte, what string) string {
 	m := hmac.New(sha256.New, salt)
 	m.Write([]byte(what))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 func recordTomb(salt []byte, r recRef) string {
-	return tombstone(salt, "record\x1f"+r.order())
+	return saltedHash(salt, "record\x1f"+r.order())
 }
 
-func keyTomb(salt []byte, k identity.Key) string { return tombstone(salt, "key\x1f"+k.String()) }
+func keyTomb(salt []byte, k identity.Key) string { return saltedHash(salt, "key\x1f"+k.String()) }
 
 // dropErased drops records of erased people: a record erased before, or one
 // carrying an erased identifier.
@@ -303,11 +305,14 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 				*q.n = n
 			}
 		}
+		if out.DeadLetters, err = a.eraseDeadLetters(records); err != nil {
+			return err
+		}
 		if err := a.exec(`UPDATE members SET erased_at = ? WHERE tenant = ? AND member_id IN (`+in+`)`, append([]any{a.at, tenant}, ids...)...); err != nil {
 			return err
 		}
 		return a.journal("erased", member, "", identity.Key{}, recRef{}, "pipl",
-			fmt.Sprintf("profile, %d records, %d orders and %d points entries deleted; %d tombstones kept", out.Records, out.Orders, out.Points, len(tombs)))
+			fmt.Sprintf("profile, %d records, %d orders, %d points entries and %d dead letters deleted; %d tombstones kept", out.Records, out.Orders, out.Points, out.DeadLetters, len(tombs)))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("erase %s: %w", memberID, err)

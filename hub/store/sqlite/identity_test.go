@@ -661,3 +661,52 @@ func testEraseKeepsThePersonOut(t *testing.T, opts sqlite.Options) {
 		}
 	}
 }
+
+// An erasure deletes the dead letters of the person's records with them,
+// and a later read failing the same record does not store it again.
+func TestEraseDeletesTheMembersDeadLetters(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	ctx := t.Context()
+	apply(t, s, "wechat", nil, member("oERASED1", openid("wx1", "oERASED1"), phone("139 2000 3000")))
+	apply(t, s, "wechat", nil, member("oKEPT1", openid("wx1", "oKEPT1")))
+	bad := func(id, loc string) sdk.Record {
+		return sdk.Record{ID: id, Bad: &sdk.BadRecord{Reason: "bad birthday", Location: loc, Raw: []byte(id + ",13920003000")}}
+	}
+	erasedBad := bad("oERASED1", "page LOC-ERASED")
+	if r := apply(t, s, "wechat", nil, erasedBad, bad("oKEPT1", "page LOC-KEPT"), bad("", "page LOC-NOID")); r.DeadLettered != 3 {
+		t.Fatalf("dead-lettered %d, want 3", r.DeadLettered)
+	}
+	res, err := s.Erase(ctx, "t1", memberOf(t, s, openid("wx1", "oERASED1")), "", func(string) []string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DeadLetters != 1 {
+		t.Errorf("erase deleted %d dead letters, want 1", res.DeadLetters)
+	}
+	locations := func() []string {
+		t.Helper()
+		dls, err := s.DeadLetters(ctx, "t1", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range dls {
+			out = append(out, d.Location)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if got := locations(); !slices.Equal(got, []string{"page LOC-KEPT", "page LOC-NOID"}) {
+		t.Fatalf("dead letters after the erasure: %v", got)
+	}
+	// The platform sends the bad record again: it stays out.
+	if r := apply(t, s, "wechat", nil, erasedBad); r.DeadLettered != 0 || r.Erased != 1 {
+		t.Fatalf("re-read of the erased record's bad version = %+v", r)
+	}
+	if got := locations(); !slices.Equal(got, []string{"page LOC-KEPT", "page LOC-NOID"}) {
+		t.Fatalf("dead letters after a re-read: %v", got)
+	}
+	s.Close()
+	assertNotInFiles(t, path, "LOC-ERASED")
+}

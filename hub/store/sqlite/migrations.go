@@ -1,5 +1,10 @@
 package sqlite
 
+import (
+	"context"
+	"database/sql"
+)
+
 // migrations are applied in order, each once, recorded in schema_migrations.
 // Never edit a released migration: add a new one.
 var migrations = []string{
@@ -258,4 +263,29 @@ var migrations = []string{
 		('links_new', 'links_new', '50000 50000 1 1'),
 		('runs', 'runs_job', '100000 1000 100 1');
 	ANALYZE sqlite_schema;`,
+	// 4: dead letters are kept sealed, once per failing row. raw is sealed
+	// with the store's key (a bad row may hold phones); hash is the salted
+	// hash of the reason and the raw row, which with the connection, stream
+	// and location names a failing row: failing again counts (times,
+	// last_seen) instead of adding a row (see upsertDeadLetter). The rows
+	// stored before are sealed, hashed and folded by sealDeadLetters, in
+	// this migration's transaction; until then hash is NULL, which the
+	// unique index lets through. dead_letters_record finds an erased
+	// person's dead letters.
+	`ALTER TABLE dead_letters ADD COLUMN hash TEXT;
+	ALTER TABLE dead_letters ADD COLUMN times INTEGER NOT NULL DEFAULT 1;
+	ALTER TABLE dead_letters ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
+	CREATE UNIQUE INDEX dead_letters_row ON dead_letters (tenant, connection, stream, location, hash);
+	CREATE INDEX dead_letters_record ON dead_letters (tenant, connection, stream, record_id);`,
+}
+
+// migrateData runs the part of migration v that SQL cannot do, in the
+// migration's transaction. rewrote says it replaced values stored in
+// clear, whose old versions migrate then scrubs from the files.
+func (s *Store) migrateData(ctx context.Context, tx *sql.Tx, v int) (rewrote bool, err error) {
+	switch v {
+	case 4:
+		return true, s.sealDeadLetters(ctx, tx)
+	}
+	return false, nil
 }

@@ -153,17 +153,35 @@ func (s *Store) migrate(ctx context.Context) error {
 	if have > len(migrations) {
 		return fmt.Errorf("database is at schema version %d, newer than this hub knows (%d): upgrade the hub", have, len(migrations))
 	}
+	scrub := false
 	for v := have + 1; v <= len(migrations); v++ {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 				return fmt.Errorf("migration %d: %w", v, err)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, s.now().Unix())
+			rewrote, err := s.migrateData(ctx, tx, v)
+			if err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			scrub = scrub || rewrote
+			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, s.now().Unix())
 			return err
 		})
 		if err != nil {
 			return err
 		}
+	}
+	if !scrub {
+		return nil
+	}
+	// The rewritten pages replace their clear versions in the database
+	// file, and the WAL, which may still hold clear versions in frames
+	// written before, is cut to nothing. Another process reading the store
+	// can keep the checkpoint from finishing; the WAL is then reset by a
+	// later checkpoint and removed when the last connection closes.
+	var busy, frames, copied int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied); err != nil {
+		return fmt.Errorf("checkpoint after migration: %w", err)
 	}
 	return nil
 }
@@ -434,10 +452,10 @@ func (s *Store) RequeueFailed(ctx context.Context, tenant, connection, action st
 	return int(n), err
 }
 
-// DeadLetters implements store.Store.
+// DeadLetters implements store.Store: the most recently failed first.
 func (s *Store) DeadLetters(ctx context.Context, tenant string, limit int) ([]store.DeadLetter, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, job, connection, stream, record_id, reason, location, raw, created_at FROM dead_letters
-		WHERE tenant = ? ORDER BY id DESC LIMIT ?`, tenant, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, job, connection, stream, record_id, reason, location, raw, created_at, last_seen, times FROM dead_letters
+		WHERE tenant = ? ORDER BY last_seen DESC, id DESC LIMIT ?`, tenant, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
@@ -445,11 +463,17 @@ func (s *Store) DeadLetters(ctx context.Context, tenant string, limit int) ([]st
 	var out []store.DeadLetter
 	for rows.Next() {
 		var d store.DeadLetter
-		var at int64
-		if err := rows.Scan(&d.ID, &d.Job, &d.Connection, &d.Stream, &d.RecordID, &d.Reason, &d.Location, &d.Raw, &at); err != nil {
-			return nil, err
+		var first, last int64
+		var sealed []byte
+		if err := rows.Scan(&d.ID, &d.Job, &d.Connection, &d.Stream, &d.RecordID, &d.Reason, &d.Location, &sealed, &first, &last, &d.Times); err != nil {
+			return nil, fmt.Errorf("list dead letters: %w", err)
 		}
-		d.At = time.Unix(at, 0).UTC()
+		if len(sealed) > 0 {
+			if d.Raw, err = s.box.Open(sealed); err != nil {
+				return nil, fmt.Errorf("dead letter %d: %w", d.ID, err)
+			}
+		}
+		d.FirstSeen, d.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
 		out = append(out, d)
 	}
 	return out, rows.Err()

@@ -188,6 +188,60 @@ func TestBadRecordsAreDeadLettered(t *testing.T) {
 	}
 }
 
+// A dead-lettered row may hold a phone: the store keeps it sealed, and the
+// same row failing again counts on its dead letter instead of adding one.
+func TestDeadLettersAreSealedAndCountedOnce(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	raw := []byte("S005,13912340005,钱七,1990-13-45")
+	bad := sdk.Record{ID: "S005", Bad: &sdk.BadRecord{Reason: `birthday "1990-13-45": want YYYY-MM-DD`, Location: "members.csv:6", Raw: raw}}
+	other := sdk.Record{ID: "S005", Bad: &sdk.BadRecord{Reason: "row has 3 columns, the header 4", Location: "members.csv:6", Raw: raw}}
+	for i, recs := range [][]sdk.Record{{bad}, {bad, other}, {bad}} {
+		b := store.Batch{Tenant: "t1", Job: "j-pos", Connection: "pos", Stream: "members", Records: recs, At: time.Unix(1700000000+int64(i)*60, 0)}
+		if res, err := s.ApplyBatch(t.Context(), b); err != nil || res.DeadLettered != len(recs) {
+			t.Fatalf("batch %d: %+v, %v", i, res, err)
+		}
+	}
+	dls, err := s.DeadLetters(t.Context(), "t1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 2 {
+		t.Fatalf("%d dead letters, want 2 (one per row and reason): %+v", len(dls), dls)
+	}
+	d := dls[0] // the most recently failed
+	if d.RecordID != "S005" || d.Reason != bad.Bad.Reason || d.Location != "members.csv:6" || !bytes.Equal(d.Raw, raw) ||
+		d.Times != 3 || !d.FirstSeen.Equal(time.Unix(1700000000, 0)) || !d.LastSeen.Equal(time.Unix(1700000120, 0)) {
+		t.Errorf("repeated dead letter = %+v (raw %q)", d, d.Raw)
+	}
+	if d := dls[1]; d.Reason != other.Bad.Reason || d.Times != 1 || !bytes.Equal(d.Raw, raw) {
+		t.Errorf("other dead letter = %+v (raw %q)", d, d.Raw)
+	}
+	if st, _ := s.Stats(t.Context(), "t1"); st.DeadLetters != 2 {
+		t.Errorf("stats count %d dead letters, want 2", st.DeadLetters)
+	}
+	assertNotInFiles(t, path, "13912340005", "钱七")
+	s.Close()
+	assertNotInFiles(t, path, "13912340005", "钱七")
+}
+
+// assertNotInFiles fails t when the store's database file or its WAL holds
+// any of values.
+func assertNotInFiles(t *testing.T, path string, values ...string) {
+	t.Helper()
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, v := range values {
+			if bytes.Contains(b, []byte(v)) {
+				t.Errorf("%s holds %q in clear", filepath.Base(f), v)
+			}
+		}
+	}
+}
+
 func TestTagChangesQueueWithoutEcho(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
