@@ -575,3 +575,111 @@ func TestDeliveredBy(t *testing.T) {
 		}
 	}
 }
+
+// storeMembers is an offline store's export for the file connector: three
+// members, one with a phone.
+const storeMembers = `{"id": "S1", "identities": [{"type": "member_card", "scope": "brand", "value": "C1"}, {"type": "phone", "value": "135 0011 2648"}], "name": "王芳", "updated_at": "2024-05-01T10:00:00+08:00"}
+{"id": "S2", "identities": [{"type": "member_card", "scope": "brand", "value": "C2"}], "name": "李雷", "updated_at": "2024-05-01T10:00:00+08:00"}
+{"id": "S3", "identities": [{"type": "member_card", "scope": "brand", "value": "C3"}], "name": "韩梅", "updated_at": "2024-05-01T10:00:00+08:00"}
+`
+
+// fileHub writes a config with no platform behind it: job "store" reads
+// the offline store's export (file connector), job "empty" a path that
+// matches no file. It returns the data directory and a runner of hub
+// commands giving stdout, stderr and the command's error.
+func fileHub(t *testing.T) (string, func(args ...string) (string, string, error)) {
+	t.Helper()
+	dir := t.TempDir()
+	export := filepath.Join(dir, "store.jsonl")
+	if err := os.WriteFile(export, []byte(storeMembers), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	cfg := fmt.Sprintf(`data_dir: %s
+plugins_dir: %s
+tenants:
+  - id: t1
+    connections:
+      - id: store
+        connector: file
+        config: {path: %s}
+      - id: nothing
+        connector: file
+        config: {path: %s, format: jsonl}
+    jobs:
+      - id: store
+        connection: store
+        read: [members]
+        mode: incremental
+      - id: empty
+        connection: nothing
+        read: [members]
+`, data, filepath.Join(binDir, "plugins"), export, filepath.Join(dir, "none-*.jsonl"))
+	cfgPath := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return data, func(args ...string) (string, string, error) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		cmd := hubCmd(t.Context(), append([]string{"--config", cfgPath}, args...)...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return stdout.String(), stderr.String(), err
+	}
+}
+
+// TestMemberCommandsThroughTheCLI: tags are checked before anything is
+// changed; a tag change no connection can deliver says so; a pasted phone
+// hash is answered with the form to give.
+func TestMemberCommandsThroughTheCLI(t *testing.T) {
+	t.Parallel()
+	_, hub := fileHub(t)
+	ok := func(args ...string) string {
+		t.Helper()
+		stdout, stderr, err := hub(args...)
+		if err != nil {
+			t.Fatalf("hub %v: %v\n%s", args, err, stderr)
+		}
+		return stdout
+	}
+	ok("sync", "store")
+	var m store.MemberView
+	if err := json.Unmarshal([]byte(ok("members", "get", "--identity", "member_card:brand:C1", "--json")), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--add", ""}, `--add "": a tag cannot be empty or blank`},
+		{[]string{"--add", "vip", "--remove", "  "}, `--remove "  ": a tag cannot be empty or blank`},
+		{[]string{"--add", "vip", "--remove", "vip"}, `tag "vip" is given to both --add and --remove`},
+	} {
+		_, stderr, err := hub(append([]string{"members", "tag", "--id", m.MemberID}, tt.args...)...)
+		if err == nil || !strings.Contains(stderr, tt.want) {
+			t.Errorf("members tag %q: %v %q, want %q", tt.args, err, stderr, tt.want)
+		}
+	}
+	if got := ok("members", "get", "--id", m.MemberID); strings.Contains(got, "tags:") {
+		t.Errorf("a rejected tag change changed the tags:\n%s", got)
+	}
+	if out := ok("members", "tag", "--id", m.MemberID, "--add", "vip"); !strings.Contains(out, "member "+m.MemberID+": tags changed in the hub only: no connection of the member (store) can write tags") {
+		t.Errorf("tag with no connection that writes tags: %s", out)
+	}
+
+	var hash string
+	for _, id := range m.Identities {
+		if id.Type == "phone" {
+			hash = id.Value
+		}
+	}
+	_, stderr, err := hub("members", "get", "--identity", "phone::"+hash)
+	if err == nil || !strings.Contains(stderr, "a phone is looked up by its number in clear, e.g. phone::+86 139 0571 2468") {
+		t.Errorf("members get by the shown phone hash: %v %s", err, stderr)
+	}
+	if got := ok("members", "get", "--identity", "phone::+86 135 0011 2648"); !strings.Contains(got, m.MemberID) {
+		t.Errorf("members get by the phone in clear: %s", got)
+	}
+
+}
