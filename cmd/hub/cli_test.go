@@ -629,6 +629,39 @@ tenants:
 	}
 }
 
+// TestSyncRejectsBadArguments: a mode, a stream to reset or a log level
+// the job or the hub does not know is a usage error naming what it takes,
+// and records no run.
+func TestSyncRejectsBadArguments(t *testing.T) {
+	t.Parallel()
+	data, hub := fileHub(t)
+	fails := func(want []string, args ...string) {
+		t.Helper()
+		_, stderr, err := hub(args...)
+		if err == nil {
+			t.Fatalf("hub %v succeeded", args)
+		}
+		for _, w := range want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("hub %v: %q does not say %q", args, stderr, w)
+			}
+		}
+	}
+	fails([]string{`--mode: mode "bogus": want full or incremental`}, "sync", "store", "--mode", "bogus")
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("a bad --mode opened the store: %v", err)
+	}
+	fails([]string{`--log-level "bogus": want one of trace, debug, info, warn, error`}, "--log-level", "bogus", "jobs", "status")
+	fails([]string{`--reset "nosuch": job store does not read that stream; it reads members`}, "sync", "store", "--reset", "nosuch")
+	stdout, _, err := hub("jobs", "status", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stdout, `"runs":[{`) {
+		t.Errorf("a rejected sync recorded a run: %s", stdout)
+	}
+}
+
 // TestMemberCommandsThroughTheCLI: tags are checked before anything is
 // changed; a tag change no connection can deliver says so; a pasted phone
 // hash is answered with the form to give.

@@ -163,7 +163,8 @@ func (r *Result) Records() int64 {
 // Request names a job to run.
 type Request struct {
 	Tenant, Job string
-	// Mode overrides the job's mode ("full" or "incremental") when not empty.
+	// Mode overrides the job's mode ("full" or "incremental") when not
+	// empty. Any other mode fails Run before a run is recorded.
 	Mode string
 	// Progress, when not nil, is called as the run goes.
 	Progress func(Progress)
@@ -202,15 +203,16 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 		e.mu.Unlock()
 	}()
 
+	// A bad mode is the caller's mistake, not a run: nothing is recorded.
+	mode, err := sdk.ParseMode(cmp.Or(req.Mode, job.Mode, "incremental"))
+	if err != nil {
+		return nil, fmt.Errorf("job %s: %w", key, err)
+	}
 	start := e.opts.Now()
 	res := &Result{Tenant: tenant.ID, Job: job.ID}
 	runID, err := e.store.StartRun(ctx, tenant.ID, job.ID, start)
 	if err != nil {
 		return nil, err
-	}
-	mode := job.Mode
-	if req.Mode != "" {
-		mode = req.Mode
 	}
 	err = e.run(ctx, tenant, job, conn, mode, res, progress)
 	res.Duration = e.opts.Now().Sub(start)
@@ -235,7 +237,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 	return res, err
 }
 
-func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job, conn *config.Connection, modeName string, res *Result, progress func(Progress)) error {
+func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job, conn *config.Connection, mode sdk.Mode, res *Result, progress func(Progress)) error {
 	salt := []byte(tenant.PhoneSalt)
 	if _, err := e.store.EnsureTenant(ctx, tenant.ID, salt); err != nil {
 		return err
@@ -245,13 +247,6 @@ func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job
 		return err
 	}
 	spec := inst.Spec()
-	if modeName == "" {
-		modeName = "incremental"
-	}
-	mode, err := sdk.ParseMode(modeName)
-	if err != nil {
-		return fmt.Errorf("job %s: %w", job.ID, err)
-	}
 	for _, name := range job.Read {
 		st, ok := spec.Stream(name)
 		if !ok {
