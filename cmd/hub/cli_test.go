@@ -664,7 +664,8 @@ func TestSyncRejectsBadArguments(t *testing.T) {
 
 // TestMemberCommandsThroughTheCLI: tags are checked before anything is
 // changed; a tag change no connection can deliver says so; a pasted phone
-// hash is answered with the form to give.
+// hash is answered with the form to give; an erased member's record read
+// again is counted as skipped.
 func TestMemberCommandsThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	_, hub := fileHub(t)
@@ -715,4 +716,9 @@ func TestMemberCommandsThroughTheCLI(t *testing.T) {
 		t.Errorf("members get by the phone in clear: %s", got)
 	}
 
+	ok("identity", "erase", m.MemberID, "--yes")
+	out := ok("sync", "store", "--mode", "full")
+	if !strings.Contains(out, "t1/store members: 3 records read, 0 written, 2 unchanged, 0 new members, 0 merges, 0 dead-lettered, 1 erased (skipped), 0 retries") {
+		t.Errorf("re-sync after the erasure does not count the erased record:\n%s", out)
+	}
 }

@@ -108,10 +108,12 @@ func streamList(streams []string) string {
 	return strings.Join(streams, ", ")
 }
 
+// printResult prints a run's counts. Every record read is counted once:
+// written, unchanged, dead-lettered, or skipped as an erased person's.
 func printResult(w io.Writer, r *engine.Result) {
 	for _, s := range r.Streams {
-		fmt.Fprintf(w, "%s/%s %s: %d records read, %d written, %d unchanged, %d new members, %d merges, %d dead-lettered, %d retries\n",
-			r.Tenant, r.Job, s.Stream, s.Records, s.Written, s.Unchanged, s.NewMembers, s.Merges, s.DeadLettered, s.Retries)
+		fmt.Fprintf(w, "%s/%s %s: %d records read, %d written, %d unchanged, %d new members, %d merges, %d dead-lettered, %d erased (skipped), %d retries\n",
+			r.Tenant, r.Job, s.Stream, s.Records, s.Written, s.Unchanged, s.NewMembers, s.Merges, s.DeadLettered, s.Erased, s.Retries)
 		if s.Receipts+s.UnknownReceipts > 0 {
 			fmt.Fprintf(w, "%s/%s %s: %d delivery receipts filed, %d for messages the hub did not send\n", r.Tenant, r.Job, s.Stream, s.Receipts, s.UnknownReceipts)
 		}

@@ -127,11 +127,15 @@ type Progress struct {
 	Err  error
 }
 
-// StreamResult counts one stream's run.
+// StreamResult counts one stream's run. Every record read is counted once:
+// Records = Written + Unchanged + DeadLettered + Erased.
 type StreamResult struct {
 	Stream                           string
 	Records, Written, Unchanged      int64
 	DeadLettered, NewMembers, Merges int64
+	// Erased records belong to erased people (a tombstone matched): they
+	// were skipped.
+	Erased int64
 	// Receipts were filed with their outbox items; UnknownReceipts matched
 	// none.
 	Receipts, UnknownReceipts int64
@@ -378,6 +382,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				sr.Written += int64(br.Written)
 				sr.Unchanged += int64(br.Unchanged)
 				sr.DeadLettered += int64(br.DeadLettered)
+				sr.Erased += int64(br.Erased)
 				sr.NewMembers += int64(br.NewMembers)
 				sr.Merges += int64(br.Merges)
 				sr.Receipts += int64(br.Receipts)
