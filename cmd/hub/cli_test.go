@@ -629,6 +629,83 @@ tenants:
 	}
 }
 
+// logLines decodes the JSON log lines in stderr, failing the test for a
+// line with a key given twice.
+func logLines(t *testing.T, stderr string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		dec := json.NewDecoder(strings.NewReader(line))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("log line is not a JSON object: %s", line)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				t.Fatalf("log line %s: %v", line, err)
+			}
+			k := tok.(string)
+			if seen[k] {
+				t.Errorf("log line has %q twice: %s", k, line)
+			}
+			seen[k] = true
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatalf("log line %s: %v", line, err)
+			}
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+// TestLogLinesGiveEveryKeyOnce: log lines, the plugin's forwarded through
+// go-plugin included, give every key once, durations in milliseconds by
+// name, and a connector's own fields under their own names.
+func TestLogLinesGiveEveryKeyOnce(t *testing.T) {
+	t.Parallel()
+	_, hub := fileHub(t)
+	_, stderr, err := hub("--log-level", "debug", "sync", "store")
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, stderr)
+	}
+	finished := false
+	for _, l := range logLines(t, stderr) {
+		for _, k := range []string{"plugin_path", "took", "wait"} {
+			if _, ok := l[k]; ok {
+				t.Errorf("log line has %q: %v", k, l)
+			}
+		}
+		if l["message"] == "job run finished" {
+			_, finished = l["took_ms"].(float64)
+		}
+	}
+	if !finished {
+		t.Errorf("no job run finished line with took_ms:\n%s", stderr)
+	}
+
+	// The file connector's warning names its path as "path", once, with
+	// the hub's tenant and connection.
+	_, stderr, err = hub("--log-level", "warn", "sync", "empty")
+	if err != nil {
+		t.Fatalf("sync empty: %v\n%s", err, stderr)
+	}
+	warned := false
+	for _, l := range logLines(t, stderr) {
+		if l["message"] == "the path matches no file" {
+			warned = strings.HasSuffix(fmt.Sprint(l["path"]), "none-*.jsonl") && l["connection"] == "nothing" && l["tenant"] == "t1" && l["plugin"] == "file"
+		}
+	}
+	if !warned {
+		t.Errorf("no warning naming the path under \"path\":\n%s", stderr)
+	}
+}
+
 // TestSyncRejectsBadArguments: a mode, a stream to reset or a log level
 // the job or the hub does not know is a usage error naming what it takes,
 // and records no run.

@@ -155,6 +155,10 @@ type Result struct {
 	Duration    time.Duration
 }
 
+// millis is d in milliseconds, to the microsecond: the unit of every
+// duration the hub logs or prints as JSON (keys ending in _ms).
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
 // Records sums the records read by every stream.
 func (r *Result) Records() int64 {
 	var n int64
@@ -237,7 +241,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		log = e.log.Warn().Err(err)
 	}
-	log.Str("tenant", tenant.ID).Str("job", job.ID).Str("status", rr.Status).Int64("records", rr.Records).Dur("took", res.Duration).Msg("job run finished")
+	log.Str("tenant", tenant.ID).Str("job", job.ID).Str("status", rr.Status).Int64("records", rr.Records).Float64("took_ms", millis(res.Duration)).Msg("job run finished")
 	return res, err
 }
 
@@ -484,7 +488,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 			return sr, fmt.Errorf("stream %s: giving up after %d retries: %w", stream, e.opts.Retries, err)
 		}
 		wait := e.backoff(failures, err)
-		e.log.Warn().Err(err).Str("tenant", tenant.ID).Str("job", job.ID).Str("stream", stream).Dur("wait", wait).Int("attempt", failures).Msg("stream interrupted; resuming from the last checkpoint")
+		e.log.Warn().Err(err).Str("tenant", tenant.ID).Str("job", job.ID).Str("stream", stream).Float64("wait_ms", millis(wait)).Int("attempt", failures).Msg("stream interrupted; resuming from the last checkpoint")
 		progress(Progress{Tenant: tenant.ID, Job: job.ID, Stream: stream, Records: sr.Records, Event: "retry", Wait: wait, Err: err})
 		if err := e.opts.Sleep(ctx, wait); err != nil {
 			return sr, err
