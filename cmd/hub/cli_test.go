@@ -18,6 +18,7 @@ import (
 
 	"github.com/channelhub/channelhub/connectors/miniprogram"
 	"github.com/channelhub/channelhub/hub/config"
+	"github.com/channelhub/channelhub/hub/engine"
 	"github.com/channelhub/channelhub/hub/store"
 )
 
@@ -629,6 +630,26 @@ tenants:
 	}
 }
 
+// snakeKeys fails the test for every object key in the JSON v that is not
+// snake_case.
+func snakeKeys(t *testing.T, what string, v any) {
+	t.Helper()
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if !snake.MatchString(k) {
+				t.Errorf("%s: key %q is not snake_case", what, k)
+			}
+			snakeKeys(t, what, e)
+		}
+	case []any:
+		for _, e := range v {
+			snakeKeys(t, what, e)
+		}
+	}
+}
+
 // logLines decodes the JSON log lines in stderr, failing the test for a
 // line with a key given twice.
 func logLines(t *testing.T, stderr string) []map[string]any {
@@ -662,6 +683,48 @@ func logLines(t *testing.T, stderr string) []map[string]any {
 		lines = append(lines, m)
 	}
 	return lines
+}
+
+// TestJSONOutputIsSnakeCase: `sync --json` and `jobs status --json` use
+// snake_case keys with units in the names, as the other commands do, and
+// `hub bench` still reads the sync's JSON.
+func TestJSONOutputIsSnakeCase(t *testing.T) {
+	t.Parallel()
+	_, hub := fileHub(t)
+	stdout, stderr, err := hub("sync", "store", "--json")
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, stderr)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(stdout), &raw); err != nil {
+		t.Fatalf("sync --json: %s (%v)", stdout, err)
+	}
+	snakeKeys(t, "sync --json", raw)
+	if ms, ok := raw["duration_ms"].(float64); !ok || ms <= 0 {
+		t.Errorf("sync --json has no duration_ms: %s", stdout)
+	}
+	var res engine.Result
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Records() != 3 || res.Streams[0].Written != 3 || res.Duration <= 0 {
+		t.Errorf("sync --json read back as %+v (%v): want 3 records written and the duration", res, err)
+	}
+
+	stdout, _, err = hub("jobs", "status", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(stdout), &raw); err != nil {
+		t.Fatalf("jobs status --json: %v", err)
+	}
+	snakeKeys(t, "jobs status --json", raw)
+	var status struct {
+		Jobs []struct {
+			Job     string         `json:"job"`
+			LastRun map[string]any `json:"last_run"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &status); err != nil || len(status.Jobs) != 2 || status.Jobs[0].LastRun["started_at"] == nil || status.Jobs[0].LastRun["records"] != 3.0 {
+		t.Errorf("jobs status --json: %s", stdout)
+	}
 }
 
 // TestLogLinesGiveEveryKeyOnce: log lines, the plugin's forwarded through

@@ -130,29 +130,67 @@ type Progress struct {
 // StreamResult counts one stream's run. Every record read is counted once:
 // Records = Written + Unchanged + DeadLettered + Erased.
 type StreamResult struct {
-	Stream                           string
-	Records, Written, Unchanged      int64
-	DeadLettered, NewMembers, Merges int64
+	Stream  string `json:"stream"`
+	Records int64  `json:"records"`
+	// Written records were new or changed; Unchanged were identical to what
+	// was stored.
+	Written   int64 `json:"written"`
+	Unchanged int64 `json:"unchanged"`
+	// DeadLettered records could not be applied (see `hub jobs dead-letters`).
+	DeadLettered int64 `json:"dead_lettered"`
 	// Erased records belong to erased people (a tombstone matched): they
 	// were skipped.
-	Erased int64
+	Erased     int64 `json:"erased"`
+	NewMembers int64 `json:"new_members"`
+	Merges     int64 `json:"merges"`
 	// Receipts were filed with their outbox items; UnknownReceipts matched
 	// none.
-	Receipts, UnknownReceipts int64
-	Retries                   int
+	Receipts        int64 `json:"receipts"`
+	UnknownReceipts int64 `json:"unknown_receipts"`
+	Retries         int   `json:"retries"`
 }
 
 // WriteResult counts delivered write-back actions.
 type WriteResult struct {
-	Delivered, Failed, Refused, Retrying int
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Refused   int `json:"refused"`
+	Retrying  int `json:"retrying"`
 }
 
-// Result is how a run ended.
+// Result is how a run ended. Its JSON form (`hub sync --json`) has
+// snake_case keys and the duration as duration_ms.
 type Result struct {
-	Tenant, Job string
-	Streams     []StreamResult
-	Writes      WriteResult
-	Duration    time.Duration
+	Tenant   string         `json:"tenant"`
+	Job      string         `json:"job"`
+	Streams  []StreamResult `json:"streams"`
+	Writes   WriteResult    `json:"writes"`
+	Duration time.Duration  `json:"-"`
+}
+
+// resultJSON is Result as JSON: the duration in milliseconds.
+type resultJSON struct {
+	plainResult
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// plainResult is Result without its JSON methods.
+type plainResult Result
+
+// MarshalJSON implements json.Marshaler.
+func (r Result) MarshalJSON() ([]byte, error) {
+	return json.Marshal(resultJSON{plainResult(r), millis(r.Duration)})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var v resultJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = Result(v.plainResult)
+	r.Duration = time.Duration(v.DurationMS * float64(time.Millisecond))
+	return nil
 }
 
 // millis is d in milliseconds, to the microsecond: the unit of every
