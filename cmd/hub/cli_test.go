@@ -18,6 +18,7 @@ import (
 
 	"github.com/channelhub/channelhub/connectors/miniprogram"
 	"github.com/channelhub/channelhub/hub/config"
+	"github.com/channelhub/channelhub/hub/engine"
 	"github.com/channelhub/channelhub/hub/store"
 )
 
@@ -573,5 +574,291 @@ func TestDeliveredBy(t *testing.T) {
 		if got := deliveredBy(tenant, tt.conns, "member.erase"); got != tt.want {
 			t.Errorf("deliveredBy(%v) = %q, want %q", tt.conns, got, tt.want)
 		}
+	}
+}
+
+// storeMembers is an offline store's export for the file connector: three
+// members, one with a phone.
+const storeMembers = `{"id": "S1", "identities": [{"type": "member_card", "scope": "brand", "value": "C1"}, {"type": "phone", "value": "135 0011 2648"}], "name": "王芳", "updated_at": "2024-05-01T10:00:00+08:00"}
+{"id": "S2", "identities": [{"type": "member_card", "scope": "brand", "value": "C2"}], "name": "李雷", "updated_at": "2024-05-01T10:00:00+08:00"}
+{"id": "S3", "identities": [{"type": "member_card", "scope": "brand", "value": "C3"}], "name": "韩梅", "updated_at": "2024-05-01T10:00:00+08:00"}
+`
+
+// fileHub writes a config with no platform behind it: job "store" reads
+// the offline store's export (file connector), job "empty" a path that
+// matches no file. It returns the data directory and a runner of hub
+// commands giving stdout, stderr and the command's error.
+func fileHub(t *testing.T) (string, func(args ...string) (string, string, error)) {
+	t.Helper()
+	dir := t.TempDir()
+	export := filepath.Join(dir, "store.jsonl")
+	if err := os.WriteFile(export, []byte(storeMembers), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	cfg := fmt.Sprintf(`data_dir: %s
+plugins_dir: %s
+tenants:
+  - id: t1
+    connections:
+      - id: store
+        connector: file
+        config: {path: %s}
+      - id: nothing
+        connector: file
+        config: {path: %s, format: jsonl}
+    jobs:
+      - id: store
+        connection: store
+        read: [members]
+        mode: incremental
+      - id: empty
+        connection: nothing
+        read: [members]
+`, data, filepath.Join(binDir, "plugins"), export, filepath.Join(dir, "none-*.jsonl"))
+	cfgPath := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return data, func(args ...string) (string, string, error) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		cmd := hubCmd(t.Context(), append([]string{"--config", cfgPath}, args...)...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return stdout.String(), stderr.String(), err
+	}
+}
+
+// snakeKeys fails the test for every object key in the JSON v that is not
+// snake_case.
+func snakeKeys(t *testing.T, what string, v any) {
+	t.Helper()
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if !snake.MatchString(k) {
+				t.Errorf("%s: key %q is not snake_case", what, k)
+			}
+			snakeKeys(t, what, e)
+		}
+	case []any:
+		for _, e := range v {
+			snakeKeys(t, what, e)
+		}
+	}
+}
+
+// logLines decodes the JSON log lines in stderr, failing the test for a
+// line with a key given twice.
+func logLines(t *testing.T, stderr string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		dec := json.NewDecoder(strings.NewReader(line))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("log line is not a JSON object: %s", line)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				t.Fatalf("log line %s: %v", line, err)
+			}
+			k := tok.(string)
+			if seen[k] {
+				t.Errorf("log line has %q twice: %s", k, line)
+			}
+			seen[k] = true
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatalf("log line %s: %v", line, err)
+			}
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+// TestJSONOutputIsSnakeCase: `sync --json` and `jobs status --json` use
+// snake_case keys with units in the names, as the other commands do, and
+// `hub bench` still reads the sync's JSON.
+func TestJSONOutputIsSnakeCase(t *testing.T) {
+	t.Parallel()
+	_, hub := fileHub(t)
+	stdout, stderr, err := hub("sync", "store", "--json")
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, stderr)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(stdout), &raw); err != nil {
+		t.Fatalf("sync --json: %s (%v)", stdout, err)
+	}
+	snakeKeys(t, "sync --json", raw)
+	if ms, ok := raw["duration_ms"].(float64); !ok || ms <= 0 {
+		t.Errorf("sync --json has no duration_ms: %s", stdout)
+	}
+	var res engine.Result
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Records() != 3 || res.Streams[0].Written != 3 || res.Duration <= 0 {
+		t.Errorf("sync --json read back as %+v (%v): want 3 records written and the duration", res, err)
+	}
+
+	stdout, _, err = hub("jobs", "status", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(stdout), &raw); err != nil {
+		t.Fatalf("jobs status --json: %v", err)
+	}
+	snakeKeys(t, "jobs status --json", raw)
+	var status struct {
+		Jobs []struct {
+			Job     string         `json:"job"`
+			LastRun map[string]any `json:"last_run"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &status); err != nil || len(status.Jobs) != 2 || status.Jobs[0].LastRun["started_at"] == nil || status.Jobs[0].LastRun["records"] != 3.0 {
+		t.Errorf("jobs status --json: %s", stdout)
+	}
+}
+
+// TestLogLinesGiveEveryKeyOnce: log lines, the plugin's forwarded through
+// go-plugin included, give every key once, durations in milliseconds by
+// name, and a connector's own fields under their own names.
+func TestLogLinesGiveEveryKeyOnce(t *testing.T) {
+	t.Parallel()
+	_, hub := fileHub(t)
+	_, stderr, err := hub("--log-level", "debug", "sync", "store")
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, stderr)
+	}
+	finished := false
+	for _, l := range logLines(t, stderr) {
+		for _, k := range []string{"plugin_path", "took", "wait"} {
+			if _, ok := l[k]; ok {
+				t.Errorf("log line has %q: %v", k, l)
+			}
+		}
+		if l["message"] == "job run finished" {
+			_, finished = l["took_ms"].(float64)
+		}
+	}
+	if !finished {
+		t.Errorf("no job run finished line with took_ms:\n%s", stderr)
+	}
+
+	// The file connector's warning names its path as "path", once, with
+	// the hub's tenant and connection.
+	_, stderr, err = hub("--log-level", "warn", "sync", "empty")
+	if err != nil {
+		t.Fatalf("sync empty: %v\n%s", err, stderr)
+	}
+	warned := false
+	for _, l := range logLines(t, stderr) {
+		if l["message"] == "the path matches no file" {
+			warned = strings.HasSuffix(fmt.Sprint(l["path"]), "none-*.jsonl") && l["connection"] == "nothing" && l["tenant"] == "t1" && l["plugin"] == "file"
+		}
+	}
+	if !warned {
+		t.Errorf("no warning naming the path under \"path\":\n%s", stderr)
+	}
+}
+
+// TestSyncRejectsBadArguments: a mode, a stream to reset or a log level
+// the job or the hub does not know is a usage error naming what it takes,
+// and records no run.
+func TestSyncRejectsBadArguments(t *testing.T) {
+	t.Parallel()
+	data, hub := fileHub(t)
+	fails := func(want []string, args ...string) {
+		t.Helper()
+		_, stderr, err := hub(args...)
+		if err == nil {
+			t.Fatalf("hub %v succeeded", args)
+		}
+		for _, w := range want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("hub %v: %q does not say %q", args, stderr, w)
+			}
+		}
+	}
+	fails([]string{`--mode: mode "bogus": want full or incremental`}, "sync", "store", "--mode", "bogus")
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("a bad --mode opened the store: %v", err)
+	}
+	fails([]string{`--log-level "bogus": want one of trace, debug, info, warn, error`}, "--log-level", "bogus", "jobs", "status")
+	fails([]string{`--reset "nosuch": job store does not read that stream; it reads members`}, "sync", "store", "--reset", "nosuch")
+	stdout, _, err := hub("jobs", "status", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stdout, `"runs":[{`) {
+		t.Errorf("a rejected sync recorded a run: %s", stdout)
+	}
+}
+
+// TestMemberCommandsThroughTheCLI: tags are checked before anything is
+// changed; a tag change no connection can deliver says so; a pasted phone
+// hash is answered with the form to give; an erased member's record read
+// again is counted as skipped.
+func TestMemberCommandsThroughTheCLI(t *testing.T) {
+	t.Parallel()
+	_, hub := fileHub(t)
+	ok := func(args ...string) string {
+		t.Helper()
+		stdout, stderr, err := hub(args...)
+		if err != nil {
+			t.Fatalf("hub %v: %v\n%s", args, err, stderr)
+		}
+		return stdout
+	}
+	ok("sync", "store")
+	var m store.MemberView
+	if err := json.Unmarshal([]byte(ok("members", "get", "--identity", "member_card:brand:C1", "--json")), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--add", ""}, `--add "": a tag cannot be empty or blank`},
+		{[]string{"--add", "vip", "--remove", "  "}, `--remove "  ": a tag cannot be empty or blank`},
+		{[]string{"--add", "vip", "--remove", "vip"}, `tag "vip" is given to both --add and --remove`},
+	} {
+		_, stderr, err := hub(append([]string{"members", "tag", "--id", m.MemberID}, tt.args...)...)
+		if err == nil || !strings.Contains(stderr, tt.want) {
+			t.Errorf("members tag %q: %v %q, want %q", tt.args, err, stderr, tt.want)
+		}
+	}
+	if got := ok("members", "get", "--id", m.MemberID); strings.Contains(got, "tags:") {
+		t.Errorf("a rejected tag change changed the tags:\n%s", got)
+	}
+	if out := ok("members", "tag", "--id", m.MemberID, "--add", "vip"); !strings.Contains(out, "member "+m.MemberID+": tags changed in the hub only: no connection of the member (store) can write tags") {
+		t.Errorf("tag with no connection that writes tags: %s", out)
+	}
+
+	var hash string
+	for _, id := range m.Identities {
+		if id.Type == "phone" {
+			hash = id.Value
+		}
+	}
+	_, stderr, err := hub("members", "get", "--identity", "phone::"+hash)
+	if err == nil || !strings.Contains(stderr, "a phone is looked up by its number in clear, e.g. phone::+86 139 0571 2468") {
+		t.Errorf("members get by the shown phone hash: %v %s", err, stderr)
+	}
+	if got := ok("members", "get", "--identity", "phone::+86 135 0011 2648"); !strings.Contains(got, m.MemberID) {
+		t.Errorf("members get by the phone in clear: %s", got)
+	}
+
+	ok("identity", "erase", m.MemberID, "--yes")
+	out := ok("sync", "store", "--mode", "full")
+	if !strings.Contains(out, "t1/store members: 3 records read, 0 written, 2 unchanged, 0 new members, 0 merges, 0 dead-lettered, 1 erased (skipped), 0 retries") {
+		t.Errorf("re-sync after the erasure does not count the erased record:\n%s", out)
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/hub/store/sqlite"
 	"github.com/channelhub/channelhub/mapping"
 )
 
@@ -47,8 +49,8 @@ func membersCmd(g *globals) *cobra.Command {
 				m, err = a.store.FindMember(ctx, t.ID, mapping.Identity{Type: mapping.IDPhone, Value: phone})
 			default:
 				var parsed mapping.Identity
-				if parsed, err = mapping.ParseIdentity(ident); err != nil {
-					return fmt.Errorf("--identity: %w", err)
+				if parsed, err = parseLookupIdentity(ident); err != nil {
+					return err
 				}
 				m, err = a.store.FindMember(ctx, t.ID, parsed)
 			}
@@ -95,6 +97,9 @@ func membersCmd(g *globals) *cobra.Command {
 			if id == "" || len(add)+len(remove) == 0 {
 				return errors.New("give --id and at least one --add or --remove")
 			}
+			if err := checkTags(add, remove); err != nil {
+				return err
+			}
 			a, t, err := g.openTenant(ctx, tenant, true)
 			if err != nil {
 				return err
@@ -104,7 +109,15 @@ func membersCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "member %s: %d write-back actions queued; the next run of a job that writes them delivers them\n", id, n)
+			if n > 0 {
+				fmt.Fprintf(g.stdout, "member %s: %d write-back actions queued; the next run of a job that writes them delivers them\n", id, n)
+				return nil
+			}
+			m, err := a.store.Member(ctx, t.ID, id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "member %s: tags changed in the hub only: %s\n", id, tagWriters(m, a.writers(t)))
 			return nil
 		},
 	}
@@ -186,4 +199,62 @@ func printMember(g *globals, m *store.MemberView) {
 	if m.Orders > 0 || m.Points != 0 {
 		fmt.Fprintf(w, "  orders: %d  points: %d\n", m.Orders, m.Points)
 	}
+}
+
+// checkTags rejects, before anything is opened, a blank tag and a tag both
+// added and removed.
+func checkTags(add, remove []string) error {
+	for _, f := range []struct {
+		flag string
+		tags []string
+	}{{"--add", add}, {"--remove", remove}} {
+		for _, t := range f.tags {
+			if strings.TrimSpace(t) == "" {
+				return fmt.Errorf("%s %q: a tag cannot be empty or blank", f.flag, t)
+			}
+		}
+	}
+	for _, t := range add {
+		if slices.Contains(remove, t) {
+			return fmt.Errorf("tag %q is given to both --add and --remove: give it to one", t)
+		}
+	}
+	return nil
+}
+
+// tagWriters says, when a tag change queued nothing, why: no connection of
+// the member can write tags, or those that can already show the change.
+func tagWriters(m *store.MemberView, writers func(connection string) []string) string {
+	var conns, can []string
+	for _, s := range m.Sources {
+		if slices.Contains(conns, s.Connection) {
+			continue
+		}
+		conns = append(conns, s.Connection)
+		if w := writers(s.Connection); slices.Contains(w, sqlite.ActionTagAdd) || slices.Contains(w, sqlite.ActionTagRemove) {
+			can = append(can, s.Connection)
+		}
+	}
+	if len(can) == 0 {
+		return fmt.Sprintf("no connection of the member (%s) can write tags", strings.Join(conns, ", "))
+	}
+	return fmt.Sprintf("nothing to write back: %s, the member's connections that can write tags, already show the change", strings.Join(can, ", "))
+}
+
+// parseLookupIdentity parses the --identity of a lookup. Phones are only
+// ever shown as their salted hash, which cannot be looked up: a phone that
+// is not a number is answered with the form to give instead.
+func parseLookupIdentity(s string) (mapping.Identity, error) {
+	id, err := mapping.ParseIdentity(s)
+	if err != nil {
+		return id, fmt.Errorf("--identity: %w", err)
+	}
+	if id.Type != mapping.IDPhone {
+		return id, nil
+	}
+	if _, err := mapping.NormalizePhone(id.Value); err != nil {
+		return id, fmt.Errorf("--identity: a phone is looked up by its number in clear, e.g. phone::+86 139 0571 2468 or --phone 13905712468; "+
+			"the hash `members get` shows cannot be looked up: %w", err)
+	}
+	return id, nil
 }

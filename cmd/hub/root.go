@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -19,6 +21,9 @@ type globals struct {
 	stderr   io.Writer
 }
 
+// logLevels are the levels --log-level and the config's log_level take.
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
 // run executes the CLI with explicit arguments and streams; tests drive it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g := &globals{stdout: stdout, stderr: stderr}
@@ -29,10 +34,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.config, "config", "hub.yaml", "config file")
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn, error (default: the config's, else info)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: "+strings.Join(logLevels, ", ")+" (default: the config's, else info)")
 	root.PersistentFlags().StringVar(&g.profile, "cpuprofile", "", "write a CPU profile of the command to this file (for `go tool pprof`)")
 	var profile *os.File
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.logLevel != "" && !slices.Contains(logLevels, g.logLevel) {
+			return fmt.Errorf("--log-level %q: want one of %s", g.logLevel, strings.Join(logLevels, ", "))
+		}
 		if g.profile == "" {
 			return nil
 		}

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/channelhub/channelhub/hub/engine"
+	"github.com/channelhub/channelhub/sdk"
 )
 
 func syncCmd(g *globals) *cobra.Command {
@@ -25,6 +28,11 @@ with the reason when the run fails or is deferred (an open circuit breaker).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if mode != "" {
+				if _, err := sdk.ParseMode(mode); err != nil {
+					return fmt.Errorf("--mode: %w", err)
+				}
+			}
 			a, err := openApp(ctx, g.config, g.stderr, g.logLevel, true)
 			if err != nil {
 				return err
@@ -33,6 +41,11 @@ with the reason when the run fails or is deferred (an open circuit breaker).`,
 			tenant, job, err := a.cfg.FindJob(args[0])
 			if err != nil {
 				return err
+			}
+			for _, s := range reset {
+				if !slices.Contains(job.Read, s) {
+					return fmt.Errorf("--reset %q: job %s does not read that stream; it reads %s", s, job.ID, streamList(job.Read))
+				}
 			}
 			for _, s := range reset {
 				if err := a.store.ResetStream(ctx, tenant.ID, job.ID, s); err != nil {
@@ -51,7 +64,7 @@ with the reason when the run fails or is deferred (an open circuit breaker).`,
 			return err
 		},
 	}
-	cmd.Flags().StringSliceVar(&reset, "reset", nil, "drop the checkpoint of these streams first, so they start over")
+	cmd.Flags().StringSliceVar(&reset, "reset", nil, "drop the checkpoint of these streams of the job first, so they start over")
 	cmd.Flags().StringVar(&mode, "mode", "", "override the job's mode: full or incremental")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
@@ -87,10 +100,20 @@ func progressPrinter(w io.Writer) func(engine.Progress) {
 	}
 }
 
+// streamList names a job's streams for a message.
+func streamList(streams []string) string {
+	if len(streams) == 0 {
+		return "no stream (it only writes)"
+	}
+	return strings.Join(streams, ", ")
+}
+
+// printResult prints a run's counts. Every record read is counted once:
+// written, unchanged, dead-lettered, or skipped as an erased person's.
 func printResult(w io.Writer, r *engine.Result) {
 	for _, s := range r.Streams {
-		fmt.Fprintf(w, "%s/%s %s: %d records read, %d written, %d unchanged, %d new members, %d merges, %d dead-lettered, %d retries\n",
-			r.Tenant, r.Job, s.Stream, s.Records, s.Written, s.Unchanged, s.NewMembers, s.Merges, s.DeadLettered, s.Retries)
+		fmt.Fprintf(w, "%s/%s %s: %d records read, %d written, %d unchanged, %d new members, %d merges, %d dead-lettered, %d erased (skipped), %d retries\n",
+			r.Tenant, r.Job, s.Stream, s.Records, s.Written, s.Unchanged, s.NewMembers, s.Merges, s.DeadLettered, s.Erased, s.Retries)
 		if s.Receipts+s.UnknownReceipts > 0 {
 			fmt.Fprintf(w, "%s/%s %s: %d delivery receipts filed, %d for messages the hub did not send\n", r.Tenant, r.Job, s.Stream, s.Receipts, s.UnknownReceipts)
 		}

@@ -127,29 +127,75 @@ type Progress struct {
 	Err  error
 }
 
-// StreamResult counts one stream's run.
+// StreamResult counts one stream's run. Every record read is counted once:
+// Records = Written + Unchanged + DeadLettered + Erased.
 type StreamResult struct {
-	Stream                           string
-	Records, Written, Unchanged      int64
-	DeadLettered, NewMembers, Merges int64
+	Stream  string `json:"stream"`
+	Records int64  `json:"records"`
+	// Written records were new or changed; Unchanged were identical to what
+	// was stored.
+	Written   int64 `json:"written"`
+	Unchanged int64 `json:"unchanged"`
+	// DeadLettered records could not be applied (see `hub jobs dead-letters`).
+	DeadLettered int64 `json:"dead_lettered"`
+	// Erased records belong to erased people (a tombstone matched): they
+	// were skipped.
+	Erased     int64 `json:"erased"`
+	NewMembers int64 `json:"new_members"`
+	Merges     int64 `json:"merges"`
 	// Receipts were filed with their outbox items; UnknownReceipts matched
 	// none.
-	Receipts, UnknownReceipts int64
-	Retries                   int
+	Receipts        int64 `json:"receipts"`
+	UnknownReceipts int64 `json:"unknown_receipts"`
+	Retries         int   `json:"retries"`
 }
 
 // WriteResult counts delivered write-back actions.
 type WriteResult struct {
-	Delivered, Failed, Refused, Retrying int
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Refused   int `json:"refused"`
+	Retrying  int `json:"retrying"`
 }
 
-// Result is how a run ended.
+// Result is how a run ended. Its JSON form (`hub sync --json`) has
+// snake_case keys and the duration as duration_ms.
 type Result struct {
-	Tenant, Job string
-	Streams     []StreamResult
-	Writes      WriteResult
-	Duration    time.Duration
+	Tenant   string         `json:"tenant"`
+	Job      string         `json:"job"`
+	Streams  []StreamResult `json:"streams"`
+	Writes   WriteResult    `json:"writes"`
+	Duration time.Duration  `json:"-"`
 }
+
+// resultJSON is Result as JSON: the duration in milliseconds.
+type resultJSON struct {
+	plainResult
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// plainResult is Result without its JSON methods.
+type plainResult Result
+
+// MarshalJSON implements json.Marshaler.
+func (r Result) MarshalJSON() ([]byte, error) {
+	return json.Marshal(resultJSON{plainResult(r), millis(r.Duration)})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var v resultJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = Result(v.plainResult)
+	r.Duration = time.Duration(v.DurationMS * float64(time.Millisecond))
+	return nil
+}
+
+// millis is d in milliseconds, to the microsecond: the unit of every
+// duration the hub logs or prints as JSON (keys ending in _ms).
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Records sums the records read by every stream.
 func (r *Result) Records() int64 {
@@ -163,7 +209,8 @@ func (r *Result) Records() int64 {
 // Request names a job to run.
 type Request struct {
 	Tenant, Job string
-	// Mode overrides the job's mode ("full" or "incremental") when not empty.
+	// Mode overrides the job's mode ("full" or "incremental") when not
+	// empty. Any other mode fails Run before a run is recorded.
 	Mode string
 	// Progress, when not nil, is called as the run goes.
 	Progress func(Progress)
@@ -202,15 +249,16 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 		e.mu.Unlock()
 	}()
 
+	// A bad mode is the caller's mistake, not a run: nothing is recorded.
+	mode, err := sdk.ParseMode(cmp.Or(req.Mode, job.Mode, "incremental"))
+	if err != nil {
+		return nil, fmt.Errorf("job %s: %w", key, err)
+	}
 	start := e.opts.Now()
 	res := &Result{Tenant: tenant.ID, Job: job.ID}
 	runID, err := e.store.StartRun(ctx, tenant.ID, job.ID, start)
 	if err != nil {
 		return nil, err
-	}
-	mode := job.Mode
-	if req.Mode != "" {
-		mode = req.Mode
 	}
 	err = e.run(ctx, tenant, job, conn, mode, res, progress)
 	res.Duration = e.opts.Now().Sub(start)
@@ -231,11 +279,11 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		log = e.log.Warn().Err(err)
 	}
-	log.Str("tenant", tenant.ID).Str("job", job.ID).Str("status", rr.Status).Int64("records", rr.Records).Dur("took", res.Duration).Msg("job run finished")
+	log.Str("tenant", tenant.ID).Str("job", job.ID).Str("status", rr.Status).Int64("records", rr.Records).Float64("took_ms", millis(res.Duration)).Msg("job run finished")
 	return res, err
 }
 
-func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job, conn *config.Connection, modeName string, res *Result, progress func(Progress)) error {
+func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job, conn *config.Connection, mode sdk.Mode, res *Result, progress func(Progress)) error {
 	salt := []byte(tenant.PhoneSalt)
 	if _, err := e.store.EnsureTenant(ctx, tenant.ID, salt); err != nil {
 		return err
@@ -245,13 +293,6 @@ func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job
 		return err
 	}
 	spec := inst.Spec()
-	if modeName == "" {
-		modeName = "incremental"
-	}
-	mode, err := sdk.ParseMode(modeName)
-	if err != nil {
-		return fmt.Errorf("job %s: %w", job.ID, err)
-	}
 	for _, name := range job.Read {
 		st, ok := spec.Stream(name)
 		if !ok {
@@ -383,6 +424,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				sr.Written += int64(br.Written)
 				sr.Unchanged += int64(br.Unchanged)
 				sr.DeadLettered += int64(br.DeadLettered)
+				sr.Erased += int64(br.Erased)
 				sr.NewMembers += int64(br.NewMembers)
 				sr.Merges += int64(br.Merges)
 				sr.Receipts += int64(br.Receipts)
@@ -484,7 +526,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 			return sr, fmt.Errorf("stream %s: giving up after %d retries: %w", stream, e.opts.Retries, err)
 		}
 		wait := e.backoff(failures, err)
-		e.log.Warn().Err(err).Str("tenant", tenant.ID).Str("job", job.ID).Str("stream", stream).Dur("wait", wait).Int("attempt", failures).Msg("stream interrupted; resuming from the last checkpoint")
+		e.log.Warn().Err(err).Str("tenant", tenant.ID).Str("job", job.ID).Str("stream", stream).Float64("wait_ms", millis(wait)).Int("attempt", failures).Msg("stream interrupted; resuming from the last checkpoint")
 		progress(Progress{Tenant: tenant.ID, Job: job.ID, Stream: stream, Records: sr.Records, Event: "retry", Wait: wait, Err: err})
 		if err := e.opts.Sleep(ctx, wait); err != nil {
 			return sr, err

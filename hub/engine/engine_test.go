@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -168,6 +169,19 @@ func TestFullThenIncrementalRead(t *testing.T) {
 	res, err = h.run(t, "full")
 	if err != nil || res.Streams[0].Written != 0 || res.Streams[0].Unchanged != int64(followers+7) {
 		t.Fatalf("second full read = %+v, %v", res.Streams, err)
+	}
+}
+
+// An unknown mode is the caller's mistake: Run fails before it records a
+// run.
+func TestUnknownModeRecordsNoRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, sandbox.Config{Members: 10}, "", "")
+	if _, err := h.run(t, "bogus"); err == nil || !strings.Contains(err.Error(), `mode "bogus": want full or incremental`) {
+		t.Fatalf("run with mode bogus: %v", err)
+	}
+	if runs, err := h.st.Runs(t.Context(), "t1", 10); err != nil || len(runs) != 0 {
+		t.Fatalf("runs after a bad mode: %+v, %v", runs, err)
 	}
 }
 

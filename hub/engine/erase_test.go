@@ -63,6 +63,12 @@ func TestErasureEndsDouyinMembership(t *testing.T) {
 	if err != nil || run.Writes.Delivered != 1 {
 		t.Fatalf("run after the erasure: %+v, %v: want member.erase delivered", run.Writes, err)
 	}
+	// The erased buyer's orders, read again, are skipped and counted so:
+	// every record read is counted once.
+	s := run.Streams[0]
+	if s.Erased == 0 || s.Records != s.Written+s.Unchanged+s.DeadLettered+s.Erased {
+		t.Fatalf("run after the erasure counted %+v: want the erased buyer's orders as erased, adding up to the records read", s)
+	}
 	if got, _ := sb.Member(buyer.OpenID); got.Active {
 		t.Fatalf("buyer %s is still a shop member after the erasure was delivered", buyer.OpenID)
 	}

@@ -168,7 +168,7 @@ func (i *Instance) start() error {
 		AutoMTLS:         true,
 		StartTimeout:     i.m.opts.StartTimeout,
 		GRPCDialOptions:  sdk.DialOptions(),
-		Logger:           hclogger(i.log, i.entry.Name),
+		Logger:           hclogger(i.log, i.entry.Name, map[string]string{"plugin": i.entry.Name, "tenant": i.tenant, "connection": i.connection}),
 		SkipHostEnv:      true,
 	})
 	proto, err := client.Client()

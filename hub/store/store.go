@@ -126,13 +126,15 @@ type Store interface {
 
 // StreamState is where one stream of a job stands.
 type StreamState struct {
-	Tenant, Job, Stream string
+	Tenant string `json:"tenant"`
+	Job    string `json:"job"`
+	Stream string `json:"stream"`
 	// Checkpoint is the last committed cursor; nil before the first one.
-	Checkpoint []byte
-	Records    int64
-	Status     string
-	LastError  string
-	UpdatedAt  time.Time
+	Checkpoint []byte    `json:"checkpoint"`
+	Records    int64     `json:"records"`
+	Status     string    `json:"status"`
+	LastError  string    `json:"last_error,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at,omitzero"`
 }
 
 // Batch is what ApplyBatch writes.
@@ -249,18 +251,19 @@ type OutboxResult struct {
 
 // RunResult is how a run ended.
 type RunResult struct {
-	At      time.Time
-	Status  string // ok, failed, deferred, cancelled
-	Records int64
-	Error   string
+	// At is when the run finished.
+	At      time.Time `json:"finished_at,omitzero"`
+	Status  string    `json:"status"` // ok, failed, deferred, cancelled
+	Records int64     `json:"records"`
+	Error   string    `json:"error,omitempty"`
 }
 
 // Run is one recorded job run.
 type Run struct {
-	ID        int64
-	Tenant    string
-	Job       string
-	StartedAt time.Time
+	ID        int64     `json:"id"`
+	Tenant    string    `json:"tenant"`
+	Job       string    `json:"job"`
+	StartedAt time.Time `json:"started_at"`
 	RunResult
 }
 
