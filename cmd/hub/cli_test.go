@@ -852,6 +852,9 @@ func TestMemberCommandsThroughTheCLI(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "a phone is looked up by its number in clear, e.g. phone::+86 139 0571 2468") {
 		t.Errorf("members get by the shown phone hash: %v %s", err, stderr)
 	}
+	if _, stderr, err := hub("identity", "unmerge", m.MemberID, "--identity", "phone::"+hash); err == nil || !strings.Contains(stderr, "a phone is looked up by its number in clear") {
+		t.Errorf("identity unmerge of the shown phone hash: %v %s", err, stderr)
+	}
 	if got := ok("members", "get", "--identity", "phone::+86 135 0011 2648"); !strings.Contains(got, m.MemberID) {
 		t.Errorf("members get by the phone in clear: %s", got)
 	}

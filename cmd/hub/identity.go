@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/channelhub/channelhub/hub/store"
-	"github.com/channelhub/channelhub/mapping"
 )
 
 // ActionErase is the write-back action an erasure queues for connectors
@@ -80,9 +79,9 @@ func identityCmd(g *globals) *cobra.Command {
 			if ident == "" {
 				return errors.New("give --identity TYPE:SCOPE:VALUE (phone as phone::+86…)")
 			}
-			id, err := mapping.ParseIdentity(ident)
+			id, err := parseLookupIdentity(ident)
 			if err != nil {
-				return fmt.Errorf("--identity: %w", err)
+				return err
 			}
 			a, t, err := g.openTenant(ctx, tenant, false)
 			if err != nil {

@@ -241,7 +241,8 @@ func tagWriters(m *store.MemberView, writers func(connection string) []string) s
 	return fmt.Sprintf("nothing to write back: %s, the member's connections that can write tags, already show the change", strings.Join(can, ", "))
 }
 
-// parseLookupIdentity parses the --identity of a lookup. Phones are only
+// parseLookupIdentity parses the --identity of a lookup (members get,
+// identity unmerge). Phones are only
 // ever shown as their salted hash, which cannot be looked up: a phone that
 // is not a number is answered with the form to give instead.
 func parseLookupIdentity(s string) (mapping.Identity, error) {
