@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 	if h.Host == nil {
 		h.Host = NewFakeHost()
 	}
+	h.Host = checkedHost{HostService: h.Host, spec: h.Plugin.Spec}
 	t.Run("spec", func(t *testing.T) { testSpec(t, h) })
 	for _, mode := range []string{"direct", "grpc"} {
 		t.Run(mode, func(t *testing.T) {
@@ -482,6 +483,11 @@ type FakeHost struct {
 	mu      sync.Mutex
 	tokens  map[string]sdk.Token
 	Patches [][]byte
+	// Spec, when set, makes UpdateConfig refuse patches the hub refuses:
+	// keys that are not config fields of the spec, values of the wrong
+	// type (see sdk.Spec.CheckConfigPatch). Run checks every patch against
+	// the harness's plugin spec whatever host it is given.
+	Spec *sdk.Spec
 }
 
 // NewFakeHost returns an empty FakeHost.
@@ -513,11 +519,30 @@ func (f *FakeHost) InvalidateToken(_ context.Context, key, value string) error {
 	return nil
 }
 
+// checkedHost refuses the config patches the hub refuses, then passes the
+// call on.
+type checkedHost struct {
+	sdk.HostService
+	spec sdk.Spec
+}
+
+func (c checkedHost) UpdateConfig(ctx context.Context, patch []byte) error {
+	if err := c.spec.CheckConfigPatch(patch); err != nil {
+		return err
+	}
+	return c.HostService.UpdateConfig(ctx, patch)
+}
+
 // Acquire implements sdk.HostService.
 func (f *FakeHost) Acquire(context.Context, string, int) (time.Duration, error) { return 0, nil }
 
 // UpdateConfig implements sdk.HostService.
 func (f *FakeHost) UpdateConfig(_ context.Context, patch []byte) error {
+	if f.Spec != nil {
+		if err := f.Spec.CheckConfigPatch(patch); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Patches = append(f.Patches, patch)

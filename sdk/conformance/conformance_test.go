@@ -20,9 +20,16 @@ type fake struct {
 	mu     *sync.Mutex
 	n      *int
 	broken string
+	host   *sdk.Host
 }
 
-func (f *fake) Check(context.Context) error { return nil }
+func (f *fake) Check(ctx context.Context) error {
+	if f.broken == "undeclared-patch" {
+		// Persists a key its spec does not declare.
+		return f.host.UpdateConfig(ctx, []byte(`{"refresh_token":"r2"}`))
+	}
+	return f.host.UpdateConfig(ctx, []byte(`{"api_token":"t"}`))
+}
 func (f *fake) Close(context.Context) error { return nil }
 
 func (f *fake) Read(ctx context.Context, req sdk.ReadRequest, out sdk.Emitter) error {
@@ -66,8 +73,8 @@ func harness(broken string) conformance.Harness {
 	spec := sdk.Spec{Name: "fake", Version: "1", Streams: []sdk.StreamSpec{{Name: "members", Kind: sdk.KindMembers, Cursor: "offset", Incremental: true}},
 		Config: []sdk.Field{{Name: "api_token", Type: sdk.TypeString, Secret: true}}}
 	return conformance.Harness{
-		Plugin: sdk.Plugin{Spec: spec, New: func(context.Context, sdk.Config, *sdk.Host) (sdk.Connector, error) {
-			return &fake{mu: mu, n: n, broken: broken}, nil
+		Plugin: sdk.Plugin{Spec: spec, New: func(_ context.Context, _ sdk.Config, host *sdk.Host) (sdk.Connector, error) {
+			return &fake{mu: mu, n: n, broken: broken, host: host}, nil
 		}},
 		Config: map[string]any{"api_token": "t"},
 		Mutate: func(*testing.T, string) []string {
@@ -97,6 +104,8 @@ func TestKitCatchesBrokenConnectors(t *testing.T) {
 	for broken, want := range map[string]string{
 		"duplicate":    "returned twice",
 		"lossy-resume": "lost record",
+		// The hub refuses the patch; the kit's host must too.
+		"undeclared-patch": "refresh_token: config patch refused",
 	} {
 		t.Run(broken, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run", "^TestBrokenHelper$", "-test.v")
