@@ -125,6 +125,23 @@ type Record struct {
 	Receipt *Receipt
 }
 
+// Identities returns the identities the record carries: a member's, an
+// order's buyer's, or the member a points entry names. The hub joins records
+// into members by them; one that mapping.Identity.Validate refuses (a type
+// the hub does not know, a scoped type without its scope, an empty value)
+// joins nothing.
+func (r Record) Identities() []mapping.Identity {
+	switch {
+	case r.Member != nil:
+		return r.Member.Identities
+	case r.Order != nil:
+		return r.Order.Buyer
+	case r.Points != nil:
+		return []mapping.Identity{r.Points.Member}
+	}
+	return nil
+}
+
 // Receipt is the platform's later report on an action the hub delivered (an
 // SMS reaching the handset, or not). The hub files it with the outbox item
 // of ActionKey or, when the platform does not echo the key, of PlatformRef
