@@ -19,12 +19,14 @@ type Connector interface {
 	// ConfigError…) naming what the user must fix.
 	Check(ctx context.Context) error
 	// Read emits the records of one stream, from req.Checkpoint on, through
-	// out. Call out.Checkpoint only at a safe boundary: every record before it
-	// has been emitted, and resuming from it loses and repeats nothing the
-	// platform would not repeat. Return nil when the stream is done; return
-	// promptly with ctx.Err() when ctx is cancelled. Do not sleep and retry on
-	// throttling or outages: return ThrottledError / UnavailableError and let
-	// the hub decide.
+	// out, each record at most once. Call out.Checkpoint only at a safe
+	// boundary: every record before it has been emitted; a read resumed from
+	// it loses nothing and repeats at most the records of the window that
+	// ended at it. Return nil when the stream is done; return promptly with
+	// ctx.Err() (or an error wrapping it) when ctx is cancelled — out's
+	// methods fail with it then. Do not sleep and retry on throttling or
+	// outages: return ThrottledError / UnavailableError and let the hub
+	// decide.
 	Read(ctx context.Context, req ReadRequest, out Emitter) error
 	// Close releases what the connector holds. It is called once.
 	Close(ctx context.Context) error
@@ -60,10 +62,13 @@ type Mode int
 
 // Read modes.
 const (
-	// ModeFull reads everything, ignoring any checkpoint from an earlier run
-	// (but honouring the checkpoint of this run when resuming).
+	// ModeFull reads everything. The hub drops the checkpoint a completed
+	// run left before a full run starts, so a Checkpoint in a ModeFull
+	// request is always this run's own resume point (after a retry or a
+	// crash): resume from it.
 	ModeFull Mode = iota + 1
-	// ModeIncremental reads what changed since the checkpoint.
+	// ModeIncremental reads what changed since the checkpoint (everything
+	// when there is none).
 	ModeIncremental
 )
 
@@ -94,6 +99,7 @@ type ReadRequest struct {
 	Stream string
 	Mode   Mode
 	// Checkpoint is the cursor last committed for this stream, or nil.
+	// Resume from it whatever the Mode (see ModeFull).
 	Checkpoint []byte
 }
 

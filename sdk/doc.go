@@ -37,13 +37,24 @@
 // returns a classed error naming what to fix. Read emits one stream's records
 // through the Emitter:
 //
-//   - Emit one Record per platform record, with the platform's ID: the hub
-//     upserts by it, so emitting a record twice is harmless.
+//   - Emit one Record per platform record, with the platform's ID, once per
+//     read: one Read call that is not interrupted returns each record at most
+//     once (the kit fails a full read that returns one twice).
 //   - Call Checkpoint only at a safe boundary: every record before it has been
-//     emitted, and resuming from it neither loses nor repeats what the
-//     platform would not repeat. The hub commits the records and the
-//     checkpoint in one transaction and passes the last committed checkpoint
-//     back in ReadRequest.Checkpoint after a crash or a retry.
+//     emitted. The hub commits the records and the checkpoint in one
+//     transaction and passes the last committed checkpoint back in
+//     ReadRequest.Checkpoint after a crash or a retry; always resume from it
+//     when it is set, whatever the Mode. A resumed read must lose nothing and
+//     may repeat the records of the window that ended at the checkpoint (an
+//     inclusive time bound, say), never older ones: repeats across a resume
+//     are harmless, since the hub upserts by ID, but starting over is not
+//     resuming.
+//   - Give each record only identities that mapping.Identity.Validate
+//     accepts: known types, with their scope. The hub keeps a record with a
+//     malformed identity but drops that identity from its identity graph
+//     (and logs it), so it joins nothing; the kit fails such a record. To be
+//     written back to, a member must carry the platform's own id as an
+//     identity (see Action).
 //   - A record that cannot be mapped is emitted as Record{Bad: …}: it goes to
 //     the dead-letter table with its reason and the run goes on.
 //   - A platform's later report on an action the hub delivered (an SMS
@@ -95,8 +106,12 @@
 // # Proving a connector
 //
 // Run the acceptance kit, sdk/conformance, from the connector's tests against
-// its sandbox: it checks the spec, Check with good and bad credentials, full
-// reads, resuming from every checkpoint, incremental reads, throttling waited
-// out, cancellation and idempotent writes — each directly and over an
-// in-memory gRPC connection (NewTestRemote).
+// its sandbox: it checks the spec (and that the connector implements what it
+// advertises), Check with good and bad credentials, full reads (complete,
+// each record once, identities valid), resuming from checkpoints,
+// incremental reads, throttling waited out, cancellation and idempotent
+// writes — each directly and over an in-memory gRPC connection
+// (NewTestRemote), one after the other against the same sandbox. What its
+// harness leaves out (Seeded, Mutate, VerifyWrite…) goes unchecked, and the
+// test log says so.
 package sdk
