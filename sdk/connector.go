@@ -114,8 +114,8 @@ type Emitter interface {
 	Progress(ctx context.Context, done, total int64) error
 }
 
-// Record is one canonical record. Exactly one of Member, Order, Points or Bad
-// is set.
+// Record is one canonical record. Exactly one of Member, Order, Points,
+// Receipt or Bad is set.
 type Record struct {
 	Stream string
 	// ID is the platform's id for the record, unique within the connection and
@@ -175,13 +175,39 @@ type BadRecord struct {
 	Location string
 }
 
-// Action is one change to apply on the platform.
+// Action is one change to apply on the platform. The hub sends these types
+// (a connector lists the ones it applies in Spec.Actions, and a job writes
+// only those it names), with these Params:
+//
+//   - "tags.add", "tags.remove": put on, or take off, the member the hub tag
+//     named by Params["tag"].
+//   - "member.level": set the member's level to Params["level"], a whole
+//     number ≥ 0.
+//   - "points.set": set the member's points balance to Params["points"], a
+//     whole number: the sum of the member's ledger in the hub, a balance
+//     and not a change, so applying it twice does no harm.
+//   - "member.erase": delete or unbind the member on the platform (an erasure
+//     the brand was asked for); no params.
+//   - "sms.send": send one SMS: Params["template"] is the provider's template
+//     code, Params["template_params"] its variables as a JSON object, and
+//     Params["campaign"] the hub's campaign id.
+//
+// Target holds only identities that this connection's own records carried,
+// never one learnt from another platform: a member can be written back to
+// only if the connector emitted the platform's own id for it (openid,
+// external_userid, open_uid…) as an identity when it read it. Phones are in
+// Target, in clear (E.164), only where the platform names members by phone:
+// for member.level and points.set, the phones this connection's records
+// brought; for sms.send, the one phone the message goes to. Other actions
+// carry no phone.
 type Action struct {
 	// Key is the idempotency key; an action retried with the same key is
 	// applied once.
-	Key  string
+	Key string
+	// Type is the action's name, one of those above.
 	Type string
-	// Target are the member's identities in this connection's scope.
+	// Target are the member's identities in this connection's scope (see
+	// above).
 	Target []mapping.Identity
 	Params map[string]string
 }

@@ -13,11 +13,22 @@
 //	func main() { sdk.Serve(mycrm.Plugin) } // Plugin = sdk.Plugin{Spec: Spec, New: New}
 //
 // Serve owns the process: the go-plugin handshake and AutoMTLS, raised gRPC
-// message limits, a stdout guard (a library that prints to stdout cannot
-// break the handshake), JSON logs on stderr that the hub forwards into its own
-// log, panic recovery (a panic becomes a permanent error, not a dead plugin),
-// and exit when the hub that started the plugin is gone. Authors never import
-// go-plugin or the generated protocol types.
+// message limits, a stdout guard (a library that prints to stdout while the
+// plugin serves cannot break the handshake), JSON logs on stderr that the hub
+// forwards into its own log, panic recovery (a panic becomes a permanent
+// error, not a dead plugin), and exit when the hub that started the plugin is
+// gone. Authors never import go-plugin or the generated protocol types.
+//
+// The stdout guard starts inside Serve: anything printed to stdout before
+// (in main, or in a package's init) reaches the hub first and breaks the
+// handshake. The hub then refuses the plugin with a permanent error that
+// quotes the line, and does not retry it. Log to stderr, or through the
+// Host's logger, and keep main to the one call.
+//
+// The hub starts a plugin with none of its own environment except the
+// variables that reaching a platform needs: HTTP_PROXY, HTTPS_PROXY,
+// NO_PROXY (and their lower-case forms), SSL_CERT_FILE, SSL_CERT_DIR and TZ.
+// Everything else comes through the connection's config.
 //
 // # The spec is data
 //
@@ -88,14 +99,18 @@
 // valid token: two processes fetching their own log each other out).
 // Host.InvalidateToken drops a token the platform rejected. Host.Wait blocks
 // under the shared rate budget of the connection. Host.UpdateConfig persists
-// what the platform rotated (a refresh token) before you use it. Host.Log is
-// a logger tagged with the connector, tenant and connection; Host.Now the
-// clock. Every Host method is safe on a nil *Host.
+// what the platform rotated (a refresh token) before you use it: only config
+// fields the Spec declares (mark them Secret), or the hub refuses the patch;
+// the hub stores patches encrypted. Host.Log is a logger tagged with the
+// connector, tenant and connection; Host.Now the clock. Every Host method is
+// safe on a nil *Host.
 //
 // # Optional abilities
 //
 // Implement Writer to apply write-back actions (each with an idempotency key:
-// an action retried with the same key is applied once on the platform), and
+// an action retried with the same key is applied once on the platform; the
+// action names, their params and what Target holds are listed on Action),
+// and
 // WebhookHandler to take platform callbacks (verify the signature before
 // parsing the body any further). Advertise them in the Spec (Actions,
 // Webhook). An ActionResult carries the platform's id for what was done
