@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -76,13 +77,50 @@ func (s Spec) ParseConfig(raw map[string]any) (Config, error) {
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
-		names := make([]string, 0, len(s.Config))
-		for _, f := range s.Config {
-			names = append(names, f.Name)
-		}
-		errs = append(errs, &Error{Class: ClassInvalidConfig, Field: k, Message: fmt.Sprintf("is not a %s config field (known: %v)", s.Name, names)})
+		errs = append(errs, s.unknownField(k))
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// unknownField is the error for a key that is not a config field.
+func (s Spec) unknownField(k string) *Error {
+	names := make([]string, 0, len(s.Config))
+	for _, f := range s.Config {
+		names = append(names, f.Name)
+	}
+	return &Error{Class: ClassInvalidConfig, Field: k, Message: fmt.Sprintf("is not a %s config field (known: %v)", s.Name, names)}
+}
+
+// CheckConfigPatch validates a config patch (a JSON object, as a plugin
+// passes to Host.UpdateConfig) against the spec's fields: every key a
+// declared field, every value of the field's type (null or "" clears the
+// field, as in ParseConfig). It returns every problem at once, each a
+// ClassInvalidConfig error naming its key. The hub checks every patch with
+// it before storing it, since a stored patch is laid over the connection's
+// config on every later call.
+func (s Spec) CheckConfigPatch(patch []byte) error {
+	var raw map[string]any
+	if err := json.Unmarshal(patch, &raw); err != nil || raw == nil {
+		return &Error{Class: ClassInvalidConfig, Message: fmt.Sprintf("config patch is not a JSON object: %v", err)}
+	}
+	keys := slices.Sorted(maps.Keys(raw))
+	var errs []error
+	for _, k := range keys {
+		i := slices.IndexFunc(s.Config, func(f Field) bool { return f.Name == k })
+		if i < 0 {
+			e := s.unknownField(k)
+			e.Message = "config patch refused: " + e.Message
+			errs = append(errs, e)
+			continue
+		}
+		if v := raw[k]; v == nil || v == "" {
+			continue
+		}
+		if _, err := parseField(s.Config[i], raw[k]); err != nil {
+			errs = append(errs, &Error{Class: ClassInvalidConfig, Field: k, Message: "config patch refused: " + err.Error()})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ParseConfigJSON is ParseConfig on a JSON object.

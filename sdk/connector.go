@@ -19,12 +19,14 @@ type Connector interface {
 	// ConfigError…) naming what the user must fix.
 	Check(ctx context.Context) error
 	// Read emits the records of one stream, from req.Checkpoint on, through
-	// out. Call out.Checkpoint only at a safe boundary: every record before it
-	// has been emitted, and resuming from it loses and repeats nothing the
-	// platform would not repeat. Return nil when the stream is done; return
-	// promptly with ctx.Err() when ctx is cancelled. Do not sleep and retry on
-	// throttling or outages: return ThrottledError / UnavailableError and let
-	// the hub decide.
+	// out, each record at most once. Call out.Checkpoint only at a safe
+	// boundary: every record before it has been emitted; a read resumed from
+	// it loses nothing and repeats at most the records of the window that
+	// ended at it. Return nil when the stream is done; return promptly with
+	// ctx.Err() (or an error wrapping it) when ctx is cancelled — out's
+	// methods fail with it then. Do not sleep and retry on throttling or
+	// outages: return ThrottledError / UnavailableError and let the hub
+	// decide.
 	Read(ctx context.Context, req ReadRequest, out Emitter) error
 	// Close releases what the connector holds. It is called once.
 	Close(ctx context.Context) error
@@ -60,10 +62,13 @@ type Mode int
 
 // Read modes.
 const (
-	// ModeFull reads everything, ignoring any checkpoint from an earlier run
-	// (but honouring the checkpoint of this run when resuming).
+	// ModeFull reads everything. The hub drops the checkpoint a completed
+	// run left before a full run starts, so a Checkpoint in a ModeFull
+	// request is always this run's own resume point (after a retry or a
+	// crash): resume from it.
 	ModeFull Mode = iota + 1
-	// ModeIncremental reads what changed since the checkpoint.
+	// ModeIncremental reads what changed since the checkpoint (everything
+	// when there is none).
 	ModeIncremental
 )
 
@@ -94,6 +99,7 @@ type ReadRequest struct {
 	Stream string
 	Mode   Mode
 	// Checkpoint is the cursor last committed for this stream, or nil.
+	// Resume from it whatever the Mode (see ModeFull).
 	Checkpoint []byte
 }
 
@@ -108,8 +114,8 @@ type Emitter interface {
 	Progress(ctx context.Context, done, total int64) error
 }
 
-// Record is one canonical record. Exactly one of Member, Order, Points or Bad
-// is set.
+// Record is one canonical record. Exactly one of Member, Order, Points,
+// Receipt or Bad is set.
 type Record struct {
 	Stream string
 	// ID is the platform's id for the record, unique within the connection and
@@ -123,6 +129,23 @@ type Record struct {
 	Points  *mapping.PointsEntry
 	Bad     *BadRecord
 	Receipt *Receipt
+}
+
+// Identities returns the identities the record carries: a member's, an
+// order's buyer's, or the member a points entry names. The hub joins records
+// into members by them; one that mapping.Identity.Validate refuses (a type
+// the hub does not know, a scoped type without its scope, an empty value)
+// joins nothing.
+func (r Record) Identities() []mapping.Identity {
+	switch {
+	case r.Member != nil:
+		return r.Member.Identities
+	case r.Order != nil:
+		return r.Order.Buyer
+	case r.Points != nil:
+		return []mapping.Identity{r.Points.Member}
+	}
+	return nil
 }
 
 // Receipt is the platform's later report on an action the hub delivered (an
@@ -152,13 +175,39 @@ type BadRecord struct {
 	Location string
 }
 
-// Action is one change to apply on the platform.
+// Action is one change to apply on the platform. The hub sends these types
+// (a connector lists the ones it applies in Spec.Actions, and a job writes
+// only those it names), with these Params:
+//
+//   - "tags.add", "tags.remove": put on, or take off, the member the hub tag
+//     named by Params["tag"].
+//   - "member.level": set the member's level to Params["level"], a whole
+//     number ≥ 0.
+//   - "points.set": set the member's points balance to Params["points"], a
+//     whole number: the sum of the member's ledger in the hub, a balance
+//     and not a change, so applying it twice does no harm.
+//   - "member.erase": delete or unbind the member on the platform (an erasure
+//     the brand was asked for); no params.
+//   - "sms.send": send one SMS: Params["template"] is the provider's template
+//     code, Params["template_params"] its variables as a JSON object, and
+//     Params["campaign"] the hub's campaign id.
+//
+// Target holds only identities that this connection's own records carried,
+// never one learnt from another platform: a member can be written back to
+// only if the connector emitted the platform's own id for it (openid,
+// external_userid, open_uid…) as an identity when it read it. Phones are in
+// Target, in clear (E.164), only where the platform names members by phone:
+// for member.level and points.set, the phones this connection's records
+// brought; for sms.send, the one phone the message goes to. Other actions
+// carry no phone.
 type Action struct {
 	// Key is the idempotency key; an action retried with the same key is
 	// applied once.
-	Key  string
+	Key string
+	// Type is the action's name, one of those above.
 	Type string
-	// Target are the member's identities in this connection's scope.
+	// Target are the member's identities in this connection's scope (see
+	// above).
 	Target []mapping.Identity
 	Params map[string]string
 }

@@ -13,11 +13,22 @@
 //	func main() { sdk.Serve(mycrm.Plugin) } // Plugin = sdk.Plugin{Spec: Spec, New: New}
 //
 // Serve owns the process: the go-plugin handshake and AutoMTLS, raised gRPC
-// message limits, a stdout guard (a library that prints to stdout cannot
-// break the handshake), JSON logs on stderr that the hub forwards into its own
-// log, panic recovery (a panic becomes a permanent error, not a dead plugin),
-// and exit when the hub that started the plugin is gone. Authors never import
-// go-plugin or the generated protocol types.
+// message limits, a stdout guard (a library that prints to stdout while the
+// plugin serves cannot break the handshake), JSON logs on stderr that the hub
+// forwards into its own log, panic recovery (a panic becomes a permanent
+// error, not a dead plugin), and exit when the hub that started the plugin is
+// gone. Authors never import go-plugin or the generated protocol types.
+//
+// The stdout guard starts inside Serve: anything printed to stdout before
+// (in main, or in a package's init) reaches the hub first and breaks the
+// handshake. The hub then refuses the plugin with a permanent error that
+// quotes the line, and does not retry it. Log to stderr, or through the
+// Host's logger, and keep main to the one call.
+//
+// The hub starts a plugin with none of its own environment except the
+// variables that reaching a platform needs: HTTP_PROXY, HTTPS_PROXY,
+// NO_PROXY (and their lower-case forms), SSL_CERT_FILE, SSL_CERT_DIR and TZ.
+// Everything else comes through the connection's config.
 //
 // # The spec is data
 //
@@ -37,13 +48,24 @@
 // returns a classed error naming what to fix. Read emits one stream's records
 // through the Emitter:
 //
-//   - Emit one Record per platform record, with the platform's ID: the hub
-//     upserts by it, so emitting a record twice is harmless.
+//   - Emit one Record per platform record, with the platform's ID, once per
+//     read: one Read call that is not interrupted returns each record at most
+//     once (the kit fails a full read that returns one twice).
 //   - Call Checkpoint only at a safe boundary: every record before it has been
-//     emitted, and resuming from it neither loses nor repeats what the
-//     platform would not repeat. The hub commits the records and the
-//     checkpoint in one transaction and passes the last committed checkpoint
-//     back in ReadRequest.Checkpoint after a crash or a retry.
+//     emitted. The hub commits the records and the checkpoint in one
+//     transaction and passes the last committed checkpoint back in
+//     ReadRequest.Checkpoint after a crash or a retry; always resume from it
+//     when it is set, whatever the Mode. A resumed read must lose nothing and
+//     may repeat the records of the window that ended at the checkpoint (an
+//     inclusive time bound, say), never older ones: repeats across a resume
+//     are harmless, since the hub upserts by ID, but starting over is not
+//     resuming.
+//   - Give each record only identities that mapping.Identity.Validate
+//     accepts: known types, with their scope. The hub keeps a record with a
+//     malformed identity but drops that identity from its identity graph
+//     (and logs it), so it joins nothing; the kit fails such a record. To be
+//     written back to, a member must carry the platform's own id as an
+//     identity (see Action).
 //   - A record that cannot be mapped is emitted as Record{Bad: …}: it goes to
 //     the dead-letter table with its reason and the run goes on.
 //   - A platform's later report on an action the hub delivered (an SMS
@@ -77,14 +99,18 @@
 // valid token: two processes fetching their own log each other out).
 // Host.InvalidateToken drops a token the platform rejected. Host.Wait blocks
 // under the shared rate budget of the connection. Host.UpdateConfig persists
-// what the platform rotated (a refresh token) before you use it. Host.Log is
-// a logger tagged with the connector, tenant and connection; Host.Now the
-// clock. Every Host method is safe on a nil *Host.
+// what the platform rotated (a refresh token) before you use it: only config
+// fields the Spec declares (mark them Secret), or the hub refuses the patch;
+// the hub stores patches encrypted. Host.Log is a logger tagged with the
+// connector, tenant and connection; Host.Now the clock. Every Host method is
+// safe on a nil *Host.
 //
 // # Optional abilities
 //
 // Implement Writer to apply write-back actions (each with an idempotency key:
-// an action retried with the same key is applied once on the platform), and
+// an action retried with the same key is applied once on the platform; the
+// action names, their params and what Target holds are listed on Action),
+// and
 // WebhookHandler to take platform callbacks (verify the signature before
 // parsing the body any further). Advertise them in the Spec (Actions,
 // Webhook). An ActionResult carries the platform's id for what was done
@@ -95,8 +121,12 @@
 // # Proving a connector
 //
 // Run the acceptance kit, sdk/conformance, from the connector's tests against
-// its sandbox: it checks the spec, Check with good and bad credentials, full
-// reads, resuming from every checkpoint, incremental reads, throttling waited
-// out, cancellation and idempotent writes — each directly and over an
-// in-memory gRPC connection (NewTestRemote).
+// its sandbox: it checks the spec (and that the connector implements what it
+// advertises), Check with good and bad credentials, full reads (complete,
+// each record once, identities valid), resuming from checkpoints,
+// incremental reads, throttling waited out, cancellation and idempotent
+// writes — each directly and over an in-memory gRPC connection
+// (NewTestRemote), one after the other against the same sandbox. What its
+// harness leaves out (Seeded, Mutate, VerifyWrite…) goes unchecked, and the
+// test log says so.
 package sdk

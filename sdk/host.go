@@ -33,7 +33,13 @@ type HostService interface {
 	Acquire(ctx context.Context, api string, n int) (time.Duration, error)
 	// UpdateConfig merges patch (a JSON object) into the connection's stored
 	// config, e.g. a refresh token the platform rotated. It is persisted before
-	// it returns.
+	// it returns. Every key must be a config field the connector's Spec
+	// declares, and every value of that field's type (see
+	// Spec.CheckConfigPatch): otherwise the whole patch is refused with a
+	// ClassInvalidConfig error naming the key, and nothing is stored. The hub
+	// stores the patch encrypted at rest (all of it, Secret fields or not) and
+	// lays it over the connection's config on every later call: syncs,
+	// webhooks and `hub connections check`.
 	UpdateConfig(ctx context.Context, patch []byte) error
 }
 
@@ -79,7 +85,10 @@ func (h *Host) Wait(ctx context.Context, api string) error {
 	return err
 }
 
-// UpdateConfig persists a config patch through the hub (see HostService).
+// UpdateConfig persists a config patch through the hub (see HostService):
+// a JSON object whose keys are config fields of the connector's Spec, such
+// as {"refresh_token": "…"} for a connector that declares refresh_token
+// (Secret). Call it with what the platform rotated before using it.
 func (h *Host) UpdateConfig(ctx context.Context, patch []byte) error {
 	if h == nil || h.service == nil {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,10 +81,56 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("error %v lacks %q", err, want)
 		}
 	}
-	bad := spec
-	bad.Config = append(bad.Config, sdk.Field{Name: "access_token", Type: sdk.TypeString})
-	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), `"access_token" looks like a credential`) {
-		t.Fatalf("Check = %v", err)
+}
+
+func TestSpecCheck(t *testing.T) {
+	t.Parallel()
+	field := func(name string) func(*sdk.Spec) {
+		return func(s *sdk.Spec) { s.Config = append(s.Config, sdk.Field{Name: name, Type: sdk.TypeString}) }
+	}
+	actions := func(names ...string) func(*sdk.Spec) {
+		return func(s *sdk.Spec) {
+			for _, n := range names {
+				s.Actions = append(s.Actions, sdk.ActionSpec{Name: n})
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*sdk.Spec)
+		want   string // "" when the spec is valid
+	}{
+		{"access token", field("access_token"), `"access_token" looks like a credential`},
+		{"api key", field("api_key"), `"api_key" looks like a credential`},
+		{"apikey", field("apikey"), `"apikey" looks like a credential`},
+		{"sign key", field("sign_key"), `"sign_key" looks like a credential`},
+		{"signing key", field("signing_key"), `"signing_key" looks like a credential`},
+		{"client credential", field("client_credential"), `"client_credential" looks like a credential`},
+		{"aes key", field("encoding_aes_key"), `"encoding_aes_key" looks like a credential`},
+		// An app key is the app's public id (Taobao, Douyin): not a secret.
+		{"app key", field("app_key"), ""},
+		{"actions", actions("tags.add", "tags.remove", "member.level", "sms.send"), ""},
+		{"action with a capital", actions("Tags.add"), `action name "Tags.add" is invalid`},
+		{"action with a space", actions("tags add"), `action name "tags add" is invalid`},
+		{"action with an empty word", actions("tags..add"), `action name "tags..add" is invalid`},
+		{"action ending in a dot", actions("tags."), `action name "tags." is invalid`},
+		{"empty action", actions(""), `action name "" is invalid`},
+		{"repeated action", actions("tags.add", "tags.add"), `action name "tags.add" is invalid or repeated`},
+		{"negative batch", func(s *sdk.Spec) { s.Actions = []sdk.ActionSpec{{Name: "points.set", MaxBatch: -1}} }, "max_batch -1 is negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := spec
+			s.Config = slices.Clone(spec.Config)
+			tc.change(&s)
+			err := s.Check()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Check = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Check = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 

@@ -18,9 +18,11 @@ const SpecFlag = "--channelhub-spec"
 
 // Serve runs the plugin process: it answers the hub's handshake and serves
 // the connector until the hub kills it. It owns the process: it guards stdout
-// so that nothing a library prints can break the handshake, logs JSON to
-// stderr (forwarded into the hub's log), recovers panics in connector code,
-// and exits when the hub that started it is gone.
+// so that nothing a library prints from then on can break the handshake,
+// logs JSON to stderr (forwarded into the hub's log), recovers panics in
+// connector code, and exits when the hub that started it is gone. The guard
+// starts here: a line printed to stdout before Serve is called (in main or
+// an init) breaks the handshake, and the hub refuses the plugin.
 //
 // Run a plugin binary with SpecFlag to print its spec.
 func Serve(p Plugin) {

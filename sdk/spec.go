@@ -107,12 +107,22 @@ type Field struct {
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
-// secretLooking matches field names that hold credentials; such a field must
-// be marked Secret.
-var secretLooking = regexp.MustCompile(`(?i)(secret|password|token|private|access_key|aes_key|signing_key)`)
+// actionNameRE matches action names: lower-case words joined by dots
+// ("tags.add", "member.level").
+var actionNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
 
-// Check validates the spec itself: names, types, and that every
-// secret-looking field is marked secret. It returns every problem at once.
+// secretLooking matches field names that hold credentials; such a field must
+// be marked Secret. An app key alone ("app_key", Taobao's and Douyin's app
+// id) is not among them: the platforms send it in clear with every request,
+// like WeChat's appid, and the secret that goes with it is app_secret. API,
+// signing and access keys are credentials.
+var secretLooking = regexp.MustCompile(`(?i)(secret|password|passwd|token|private|client_credential|access_?key|aes_?key|api_?key|sign(ing)?_?key)`)
+
+// Check validates the spec itself: names (streams and config fields one
+// lower-case word, actions lower-case words joined by dots, none repeated),
+// types, and that every secret-looking field (secret, password, token,
+// private, api_key/apikey, access_key, aes_key, sign_key/signing_key,
+// client_credential) is marked secret. It returns every problem at once.
 func (s Spec) Check() error {
 	var errs []error
 	if !nameRE.MatchString(s.Name) {
@@ -129,6 +139,15 @@ func (s Spec) Check() error {
 		seen["stream:"+st.Name] = true
 		if !slices.Contains([]StreamKind{KindMembers, KindOrders, KindPoints, KindReceipts}, st.Kind) {
 			errs = append(errs, fmt.Errorf("spec: stream %q: kind %q is not members, orders, points or receipts", st.Name, st.Kind))
+		}
+	}
+	for _, a := range s.Actions {
+		if !actionNameRE.MatchString(a.Name) || seen["action:"+a.Name] {
+			errs = append(errs, fmt.Errorf("spec: action name %q is invalid or repeated (want lower-case words joined by dots, such as tags.add)", a.Name))
+		}
+		seen["action:"+a.Name] = true
+		if a.MaxBatch < 0 {
+			errs = append(errs, fmt.Errorf("spec: action %q: max_batch %d is negative", a.Name, a.MaxBatch))
 		}
 	}
 	for _, f := range s.Config {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -59,11 +57,9 @@ func connectionsCmd(g *globals) *cobra.Command {
 					if len(args) > 0 && !slices.Contains(args, c.ID) {
 						continue
 					}
-					inst, err := a.plugins.Instance(t.ID, c.ID, c.Connector, nil)
-					if err == nil {
-						err = checkOne(cmd, inst.Remote, c.Config)
-					}
-					if err != nil {
+					// The config a sync would use: stored patches
+					// (rotated tokens) on top.
+					if err := a.engine.Check(ctx, t.ID, c.ID); err != nil {
 						fmt.Fprintf(g.stdout, "FAIL %s/%s (%s): %v\n", t.ID, c.ID, sdk.ClassOf(err), err)
 						errs = append(errs, fmt.Errorf("%s/%s: %w", t.ID, c.ID, err))
 						continue
@@ -77,16 +73,4 @@ func connectionsCmd(g *globals) *cobra.Command {
 	check.Flags().StringVar(&tenant, "tenant", "", "only this tenant's connections")
 	cmd.AddCommand(list, check)
 	return cmd
-}
-
-func checkOne(cmd *cobra.Command, remote func(context.Context) (*sdk.Remote, error), config map[string]any) error {
-	r, err := remote(cmd.Context())
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(config)
-	if err != nil {
-		return err
-	}
-	return r.Check(cmd.Context(), b)
 }

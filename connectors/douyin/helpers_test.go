@@ -55,6 +55,7 @@ type env struct {
 func newEnv(t *testing.T, cfg sandbox.Config) *env {
 	t.Helper()
 	e := &env{clk: &clock{t: t0}, host: conformance.NewFakeHost()}
+	e.host.Spec = &douyin.Spec // patches checked as the hub does
 	if cfg.Orders == 0 {
 		cfg.Orders = 600
 	}

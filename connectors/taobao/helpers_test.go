@@ -48,6 +48,7 @@ type env struct {
 func newEnv(t *testing.T, cfg sandbox.Config, wrap func(http.Handler) http.Handler) *env {
 	t.Helper()
 	e := &env{clk: &clock{t: t0}, host: conformance.NewFakeHost()}
+	e.host.Spec = &taobao.Spec // patches checked as the hub does
 	if cfg.Orders == 0 {
 		cfg.Orders = 300
 	}

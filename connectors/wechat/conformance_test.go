@@ -23,6 +23,7 @@ func TestConformance(t *testing.T) {
 		Plugin:         wechat.Plugin,
 		Config:         map[string]any{"app_id": cfg.AppID, "app_secret": cfg.AppSecret, "open_platform_id": sandboxdata.OpenPlatformID, "api_base": srv.URL},
 		BadCredentials: map[string]any{"app_secret": "not-the-secret"},
+		Seeded:         map[string]int{wechat.StreamFollowers: sb.Followers()},
 		Mutate:         func(*testing.T, string) []string { return sb.AddFollowers(6) },
 		Throttle: func(*testing.T) {
 			sb.Inject("/cgi-bin/user/info/batchget", sandbox.Fault{Kind: sandbox.FaultErrCode, ErrCode: 45011, Times: 3})

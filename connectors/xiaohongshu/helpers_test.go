@@ -150,6 +150,7 @@ type env struct {
 func newEnv(t *testing.T, cfg sandbox.Config, at time.Time) *env {
 	t.Helper()
 	e := &env{platform: newClock(at), hub: newClock(at), host: conformance.NewFakeHost()}
+	e.host.Spec = &xiaohongshu.Spec // patches checked as the hub does
 	cfg.Now = e.platform.Now
 	e.sb = sandbox.New(cfg)
 	srv := httptest.NewServer(e.sb)

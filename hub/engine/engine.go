@@ -338,7 +338,7 @@ func (e *Engine) instance(tenant *config.Tenant, conn *config.Connection) (*plug
 	for api, v := range conn.RateLimits {
 		limits[api] = v
 	}
-	svc := &host.Service{Tenant: tenant.ID, Connection: conn.ID, Tokens: e.tokens, Limiter: e.limiter, Limits: limits, Config: e.store}
+	svc := &host.Service{Tenant: tenant.ID, Connection: conn.ID, Tokens: e.tokens, Limiter: e.limiter, Limits: limits, Config: e.store, Spec: entry.Spec}
 	return e.plugins.Instance(tenant.ID, conn.ID, conn.Connector, svc)
 }
 
@@ -372,6 +372,8 @@ func (e *Engine) breakerSettings(job *config.Job) breaker.Settings {
 func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *config.Job, conn *config.Connection, inst *plugin.Instance, stream string, mode sdk.Mode, progress func(Progress)) (StreamResult, error) {
 	sr := StreamResult{Stream: stream}
 	name := tenant.ID + "/" + conn.ID + "/read"
+	idWarnings := e.identityWarnings(tenant.ID, conn.ID, stream)
+	defer idWarnings.summary()
 	failures := 0
 	if mode == sdk.ModeFull {
 		// A full run starts over unless it resumes an interrupted run: drop the
@@ -489,6 +491,7 @@ func (e *Engine) readStream(ctx context.Context, tenant *config.Tenant, job *con
 				if len(pending) == 0 {
 					since = time.Now()
 				}
+				idWarnings.check(msg.Records)
 				pending = append(pending, msg.Records...)
 				if msg.Checkpoint != nil {
 					pendingCP = msg.Checkpoint

@@ -65,6 +65,9 @@ func (e *Engine) HandleWebhook(ctx context.Context, tenantID, connID string, req
 		byStream[s] = append(byStream[s], r)
 	}
 	for _, s := range order {
+		w := e.identityWarnings(tenant.ID, conn.ID, s)
+		w.check(byStream[s])
+		w.summary()
 		if _, err := e.store.ApplyBatch(ctx, store.Batch{Tenant: tenant.ID, Job: "webhook:" + conn.ID, Connection: conn.ID, Stream: s, Records: byStream[s], Status: store.StatusReceiving, At: e.opts.Now(), Rules: &tenant.Identity}); err != nil {
 			// Not stored: the platform is to deliver again (503), and the
 			// plugin answers the redelivery with the same records.

@@ -196,7 +196,12 @@ type Service struct {
 	// Limits are requests/second per API group; "*" applies to every group
 	// without its own entry. Missing means unlimited.
 	Limits map[string]float64
+	// Config stores the patches UpdateConfig accepts.
 	Config ConfigSaver
+	// Spec is the connector's spec: UpdateConfig accepts only its config
+	// fields, with values of their types. A zero Spec declares no field, so
+	// every patch is refused.
+	Spec sdk.Spec
 }
 
 var _ sdk.HostService = (*Service)(nil)
@@ -240,8 +245,15 @@ func (s *Service) Acquire(ctx context.Context, api string, n int) (time.Duration
 	return wait, nil
 }
 
-// UpdateConfig implements sdk.HostService.
+// UpdateConfig implements sdk.HostService. A patch with a key that is not
+// a config field of the connector's spec, or a value of the wrong type, is
+// refused whole with a ClassInvalidConfig error naming the key, and nothing
+// is stored: a stored patch is laid over the connection's config on every
+// later call, so a bad one would fail them all.
 func (s *Service) UpdateConfig(ctx context.Context, patch []byte) error {
+	if err := s.Spec.CheckConfigPatch(patch); err != nil {
+		return fmt.Errorf("connection %s/%s: config patch refused: %w", s.Tenant, s.Connection, err)
+	}
 	if s.Config == nil {
 		return fmt.Errorf("connection %s/%s: no config store", s.Tenant, s.Connection)
 	}

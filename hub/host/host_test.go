@@ -2,6 +2,8 @@ package host_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -125,5 +127,79 @@ func TestLimiterSpacesRequests(t *testing.T) {
 	unlimited := &host.Service{Tenant: "t", Connection: "c", Limiter: lim}
 	if w, _ := unlimited.Acquire(t.Context(), "x", 5); w != 0 {
 		t.Fatal("unlimited service waited")
+	}
+}
+
+// patches is a host.ConfigSaver that keeps what it was given.
+type patches struct{ saved [][]byte }
+
+func (p *patches) SaveConfigPatch(_ context.Context, _, _ string, patch []byte) error {
+	p.saved = append(p.saved, patch)
+	return nil
+}
+
+func TestUpdateConfigTakesOnlyDeclaredFields(t *testing.T) {
+	t.Parallel()
+	spec := sdk.Spec{Name: "crm", Version: "1", Config: []sdk.Field{
+		{Name: "session", Type: sdk.TypeString, Secret: true},
+		{Name: "page_size", Type: sdk.TypeInt},
+	}}
+	store := &patches{}
+	svc := &host.Service{Tenant: "t", Connection: "c", Config: store, Spec: spec}
+	ctx := t.Context()
+	for _, tc := range []struct {
+		patch, want string
+	}{
+		{`{"refresh_token":"r2"}`, "refresh_token: config patch refused: is not a crm config field"},
+		{`{"session":"s2","refresh_token":"r2"}`, "refresh_token: config patch refused"},
+		{`{"page_size":"many"}`, "page_size: config patch refused: want a whole number"},
+		{`{"session":7}`, "session: config patch refused: want a string"},
+		{`["session"]`, "not a JSON object"},
+	} {
+		err := svc.UpdateConfig(ctx, []byte(tc.patch))
+		if !errors.Is(err, sdk.ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("UpdateConfig(%s) = %v, want an invalid_config error with %q", tc.patch, err, tc.want)
+		}
+	}
+	if len(store.saved) != 0 {
+		t.Fatalf("refused patches were stored: %q", store.saved)
+	}
+	if err := svc.UpdateConfig(ctx, []byte(`{"session":"s2","page_size":50}`)); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.saved) != 1 {
+		t.Fatalf("stored %d patches, want the good one", len(store.saved))
+	}
+}
+
+// patcher is a connector whose Check persists a patch through the host.
+type patcher struct {
+	host  *sdk.Host
+	patch string
+}
+
+func (p *patcher) Check(ctx context.Context) error { return p.host.UpdateConfig(ctx, []byte(p.patch)) }
+func (p *patcher) Read(context.Context, sdk.ReadRequest, sdk.Emitter) error {
+	return nil
+}
+func (p *patcher) Close(context.Context) error { return nil }
+
+// A refused patch reaches the plugin over the broker as a classed error
+// naming the key.
+func TestRefusedPatchIsClassedOverTheWire(t *testing.T) {
+	t.Parallel()
+	spec := sdk.Spec{Name: "crm", Version: "1", Config: []sdk.Field{{Name: "patch", Type: sdk.TypeString}}}
+	p := sdk.Plugin{Spec: spec, New: func(_ context.Context, cfg sdk.Config, h *sdk.Host) (sdk.Connector, error) {
+		return &patcher{host: h, patch: cfg.String("patch")}, nil
+	}}
+	store := &patches{}
+	r := sdk.NewTestRemote(t, p, &host.Service{Tenant: "t", Connection: "c", Config: store, Spec: spec}, "t", "c")
+	err := r.Check(t.Context(), []byte(`{"patch":"{\"refresh_token\":\"r2\"}"}`))
+	var se *sdk.Error
+	if !errors.As(err, &se) || se.Class != sdk.ClassInvalidConfig || se.Field != "refresh_token" || !strings.Contains(err.Error(), "config patch refused") {
+		t.Fatalf("check = %v, want invalid_config naming refresh_token", err)
+	}
+	if len(store.saved) != 0 {
+		t.Fatal("a refused patch was stored")
 	}
 }

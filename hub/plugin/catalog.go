@@ -78,13 +78,15 @@ func (c *Catalog) Names() []string {
 
 // Index builds the catalog of dir: every executable file in it is run with
 // sdk.SpecFlag to learn its spec, and checksummed. The catalog is written to
-// DIR/catalog.json.
+// DIR/catalog.json. Two binaries that report the same connector name are an
+// error naming both: connections name their plugin by it.
 func Index(ctx context.Context, dir string) (*Catalog, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read plugins dir: %w", err)
 	}
 	c := &Catalog{Dir: dir, Plugins: []Entry{}}
+	files := map[string]string{} // connector name → the file that reported it
 	for _, de := range entries {
 		info, err := de.Info()
 		if err != nil || de.IsDir() || info.Mode()&0o111 == 0 {
@@ -111,6 +113,10 @@ func Index(ctx context.Context, dir string) (*Catalog, error) {
 		if err := spec.Check(); err != nil {
 			return nil, fmt.Errorf("plugin %s: %w", de.Name(), err)
 		}
+		if other, ok := files[spec.Name]; ok {
+			return nil, fmt.Errorf("plugins %s and %s in %s both report the name %q: keep one of them", other, de.Name(), dir, spec.Name)
+		}
+		files[spec.Name] = de.Name()
 		c.Plugins = append(c.Plugins, Entry{Name: spec.Name, Version: spec.Version, Protocol: spec.Protocol, File: de.Name(), SHA256: sum, Spec: spec})
 	}
 	sort.Slice(c.Plugins, func(i, j int) bool { return c.Plugins[i].Name < c.Plugins[j].Name })

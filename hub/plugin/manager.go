@@ -1,8 +1,10 @@
 // Package plugin runs connector plugins: it keeps the catalog of plugin
 // binaries, verifies each binary's checksum before every start, starts one
 // process per connection (so a plugin only ever holds its own connection's
-// config and data), restarts a crashed plugin with backoff, and kills every
-// process on shutdown.
+// config and data) with only the proxy, CA-certificate and time-zone
+// variables of the hub's environment (PluginEnv), restarts a crashed plugin
+// with backoff, fails at once on a plugin that breaks its own handshake
+// (HandshakeError), and kills every process on shutdown.
 package plugin
 
 import (
@@ -10,8 +12,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +42,9 @@ type Options struct {
 	// connection's config (the file connector's path) are taken from it;
 	// the hub sets the config file's directory. Empty: the hub's own.
 	Dir string
+	// LookupEnv reads the hub's environment for the variables plugins get
+	// (see PluginEnv); default os.LookupEnv. Tests inject it.
+	LookupEnv func(key string) (string, bool)
 }
 
 // Manager starts and supervises plugin processes.
@@ -66,6 +73,9 @@ func NewManager(c *Catalog, log zerolog.Logger, opts Options) *Manager {
 	}
 	if opts.CrashWindow == 0 {
 		opts.CrashWindow = 5 * time.Minute
+	}
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
 	}
 	return &Manager{catalog: c, log: log, opts: opts, instances: map[string]*Instance{}}
 }
@@ -144,10 +154,75 @@ func (i *Instance) Remote(ctx context.Context) (*sdk.Remote, error) {
 		}
 	}
 	if err := i.start(); err != nil {
-		i.crashes = append(i.crashes, time.Now())
+		// A plugin that cannot start for good (its own stdout broke the
+		// handshake) is not crashing: it fails the same way every time.
+		if sdk.ClassOf(err) != sdk.ClassPermanent {
+			i.crashes = append(i.crashes, time.Now())
+		}
 		return nil, err
 	}
 	return i.remote, nil
+}
+
+// passedEnv are the environment variables of the hub that plugins get: what
+// reaching a platform needs (proxies, CA certificates, time zone). Nothing
+// else of the hub's environment reaches a plugin, so the hub's own secrets
+// (HUB_SECRET_KEY, what the config's ${VAR}s name) never do.
+var passedEnv = [...]string{
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "TZ",
+}
+
+// PluginEnv returns the environment a plugin process starts with, as
+// KEY=VALUE: the allowed variables that lookup finds set. go-plugin adds its
+// handshake variables.
+func PluginEnv(lookup func(key string) (string, bool)) []string {
+	var env []string
+	for _, k := range passedEnv {
+		if v, ok := lookup(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// handshakeMessage is how go-plugin (v1.6) reports a first stdout line that
+// is not its handshake. It carries no typed error, so the text is matched;
+// TestPluginPrintingBeforeServeFailsFast pins it.
+const handshakeMessage = "Unrecognized remote plugin message: "
+
+// HandshakeError says a plugin printed something of its own on stdout before
+// the go-plugin handshake. Nothing may be printed to stdout before sdk.Serve:
+// its stdout guard starts inside it. The error is permanent (restarting the
+// same binary prints the same), so the engine does not retry it and breakers
+// do not count it.
+type HandshakeError struct {
+	Plugin, Path string
+	// Line is the first line the plugin printed (its own output, shortened).
+	Line string
+}
+
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("plugin %s (%s) printed to stdout before the handshake: %q. Nothing may print to stdout before sdk.Serve, whose stdout guard starts inside it: log to stderr (or through the host logger) instead, then rebuild the plugin and run `hub plugins index`", e.Plugin, e.Path, e.Line)
+}
+
+// handshakeError returns the HandshakeError, classed permanent, that a failed
+// start err stands for, or nil when err is another failure.
+func handshakeError(name, path string, err error) error {
+	_, rest, ok := strings.Cut(err.Error(), handshakeMessage)
+	if !ok {
+		return nil
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	if line == "" {
+		// Nothing printed: the process exited before its handshake, as a
+		// crash does.
+		return nil
+	}
+	if r := []rune(line); len(r) > 200 {
+		line = string(r[:200]) + "…"
+	}
+	return &sdk.Error{Class: sdk.ClassPermanent, Err: &HandshakeError{Plugin: name, Path: path, Line: line}}
 }
 
 func (i *Instance) start() error {
@@ -158,6 +233,9 @@ func (i *Instance) start() error {
 	sum, _ := hex.DecodeString(i.entry.SHA256)
 	cmd := exec.Command(path)
 	cmd.Dir = i.m.opts.Dir
+	// Only the allowed variables: go-plugin appends its own to cmd.Env and,
+	// with SkipHostEnv, nothing else of the hub's.
+	cmd.Env = PluginEnv(i.m.opts.LookupEnv)
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.HubPlugins(i.tenant, i.connection, i.host),
@@ -174,6 +252,9 @@ func (i *Instance) start() error {
 	proto, err := client.Client()
 	if err != nil {
 		client.Kill()
+		if herr := handshakeError(i.entry.Name, path, err); herr != nil {
+			return herr
+		}
 		return sdk.UnavailableError(nil, "start plugin %s (%s): %v", i.entry.Name, path, err)
 	}
 	remote, err := sdk.Dispense(proto)

@@ -176,19 +176,94 @@ func fakeCatalog(t *testing.T, script string) *plugin.Catalog {
 	return &plugin.Catalog{Dir: dir, Plugins: []plugin.Entry{{Name: "fake", File: "fake", SHA256: sum, Spec: sdk.Spec{Name: "fake"}}}}
 }
 
-func TestNotAPluginFailsClearly(t *testing.T) {
+// A plugin that prints to stdout before sdk.Serve breaks the handshake. That
+// is the plugin's fault, the same at every start: a permanent error quoting
+// what it printed, never a crash loop (which the breaker would count).
+func TestPluginPrintingBeforeServeFailsFast(t *testing.T) {
 	t.Parallel()
-	cat := fakeCatalog(t, "#!/bin/sh\necho hello, I am not a plugin\n")
+	// It prints, then would serve: it stays up until killed.
+	cat := fakeCatalog(t, "#!/bin/sh\necho hello, I am not a plugin\necho second line\nexec sleep 30\n")
+	m := plugin.NewManager(cat, zerolog.Nop(), plugin.Options{StartTimeout: 3 * time.Second, RestartBackoff: time.Millisecond, CrashLoop: 2})
+	defer m.Shutdown()
+	inst, _ := m.Instance("t1", "c1", "fake", nil)
+	for range 4 {
+		start := time.Now()
+		_, err := inst.Remote(t.Context())
+		var he *plugin.HandshakeError
+		if !errors.Is(err, sdk.ErrPermanent) || !errors.As(err, &he) || he.Line != "hello, I am not a plugin" ||
+			!strings.Contains(err.Error(), `printed to stdout before the handshake: "hello, I am not a plugin"`) {
+			t.Fatalf("err = %v, want a permanent handshake error quoting the first line", err)
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("took %s", time.Since(start))
+		}
+	}
+}
+
+// A binary that exits before its handshake without printing anything is a
+// crash: unavailable, restarted with backoff.
+func TestPluginExitingBeforeHandshakeIsUnavailable(t *testing.T) {
+	t.Parallel()
+	cat := fakeCatalog(t, "#!/bin/sh\nexit 1\n")
 	m := plugin.NewManager(cat, zerolog.Nop(), plugin.Options{StartTimeout: 3 * time.Second})
 	defer m.Shutdown()
 	inst, _ := m.Instance("t1", "c1", "fake", nil)
-	start := time.Now()
 	_, err := inst.Remote(t.Context())
-	if err == nil || !errors.Is(err, sdk.ErrUnavailable) || !strings.Contains(err.Error(), "start plugin fake") {
-		t.Fatalf("err = %v", err)
+	if !errors.Is(err, sdk.ErrUnavailable) || !strings.Contains(err.Error(), "start plugin fake") {
+		t.Fatalf("err = %v, want unavailable", err)
 	}
-	if time.Since(start) > 4*time.Second {
-		t.Fatalf("took %s", time.Since(start))
+}
+
+// A plugin gets the proxies, CA certificates and time zone of the hub's
+// environment, and nothing else of it.
+func TestPluginEnvironmentIsAnAllowlist(t *testing.T) {
+	t.Parallel()
+	envFile := filepath.Join(t.TempDir(), "env")
+	cat := fakeCatalog(t, "#!/bin/sh\nenv > "+envFile+"\n")
+	hubEnv := map[string]string{
+		"HTTPS_PROXY": "http://proxy.corp:3128", "no_proxy": "localhost,.corp", "SSL_CERT_FILE": "/etc/corp-ca.pem", "TZ": "Asia/Shanghai",
+		"HUB_SECRET_KEY": "hub-secret", "WECHAT_SECRET": "wx-secret", "HOME": "/home/hub",
+	}
+	m := plugin.NewManager(cat, zerolog.Nop(), plugin.Options{StartTimeout: 3 * time.Second, LookupEnv: func(k string) (string, bool) {
+		v, ok := hubEnv[k]
+		return v, ok
+	}})
+	defer m.Shutdown()
+	inst, _ := m.Instance("t1", "c1", "fake", nil)
+	_, _ = inst.Remote(t.Context()) // the script exits: no handshake
+	b, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := string(b)
+	for _, want := range []string{"HTTPS_PROXY=http://proxy.corp:3128\n", "no_proxy=localhost,.corp\n", "SSL_CERT_FILE=/etc/corp-ca.pem\n", "TZ=Asia/Shanghai\n", sdk.Handshake.MagicCookieKey + "="} {
+		if !strings.Contains(env, want) {
+			t.Errorf("the plugin's environment lacks %q:\n%s", want, env)
+		}
+	}
+	for _, secret := range []string{"hub-secret", "wx-secret", "HOME=/home/hub"} {
+		if strings.Contains(env, secret) {
+			t.Errorf("the plugin's environment has %q:\n%s", secret, env)
+		}
+	}
+}
+
+// Two binaries reporting one connector name make the index fail, naming both.
+func TestIndexRefusesTwoPluginsOfOneName(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, f := range []string{"crm-v1", "crm-v2"} {
+		script := "#!/bin/sh\necho '{\"name\":\"crm\",\"version\":\"1.0.0\",\"protocol\":1}'\n"
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := plugin.Index(t.Context(), dir)
+	if err == nil || !strings.Contains(err.Error(), "crm-v1 and crm-v2") || !strings.Contains(err.Error(), `both report the name "crm"`) {
+		t.Fatalf("index = %v, want an error naming both files", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, plugin.CatalogFile)); err == nil {
+		t.Fatal("a catalog was written")
 	}
 }
 
