@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -71,6 +72,39 @@ func connectionsCmd(g *globals) *cobra.Command {
 		},
 	}
 	check.Flags().StringVar(&tenant, "tenant", "", "only this tenant's connections")
-	cmd.AddCommand(list, check)
+	var resetTenant string
+	reset := &cobra.Command{
+		Use:   "reset CONNECTION",
+		Short: "Forget the config values the connection's plugin stored (rotated tokens): it runs on the config file's values again",
+		Long: `A plugin may store config values it was given by its platform, such as a refreshed
+access or refresh token (UpdateConfig); they are kept encrypted and laid over the
+connection's config from the file on every run. reset deletes them, so the
+connection runs on the file's values alone: use it after replacing credentials in the
+file, or when a stored value is refused. It prints the names of the fields it
+forgot, never their values.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, t, err := g.openTenant(cmd.Context(), resetTenant, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := t.Connection(args[0]); err != nil {
+				return err
+			}
+			fields, err := a.store.ResetConfigPatch(cmd.Context(), t.ID, args[0])
+			if err != nil {
+				return err
+			}
+			if len(fields) == 0 {
+				fmt.Fprintf(g.stdout, "%s/%s: nothing stored; it runs on the config file's values\n", t.ID, args[0])
+				return nil
+			}
+			fmt.Fprintf(g.stdout, "%s/%s: forgot the stored %s; it runs on the config file's values again\n", t.ID, args[0], strings.Join(fields, ", "))
+			return nil
+		},
+	}
+	reset.Flags().StringVar(&resetTenant, "tenant", "", "tenant (default: the only one in the config)")
+	cmd.AddCommand(list, check, reset)
 	return cmd
 }

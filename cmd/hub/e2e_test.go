@@ -14,6 +14,9 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/channelhub/channelhub/hub/secret"
+	"github.com/channelhub/channelhub/hub/store/sqlite"
 )
 
 // binDir holds the hub and plugin binaries built once for these tests.
@@ -254,5 +257,51 @@ tenants:
 	}
 	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
 		t.Errorf("the hub wrote into its working directory: %v", entries)
+	}
+}
+
+// A value a plugin stored that its connector refuses breaks every run;
+// `connections check` names it and `connections reset` forgets it.
+func TestConnectionsResetForgetsStoredValues(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := syntheticConfig(t, dir, 10)
+	hub := hubWith(t, cfg)
+	hub("sync", "members")
+	// What an older hub let a plugin store: a field the connector lacks.
+	key, err := secret.LoadOrCreateKey(filepath.Join(dir, "data", "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "data", "hub.db"), box, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.SaveConfigPatch(t.Context(), "t1", "syn", []byte(`{"refresh_token": "rt-SECRET-9"}`))
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := hubCmd(t.Context(), "--config", cfg, "connections", "check").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "refresh_token") || strings.Contains(string(out), "rt-SECRET-9") {
+		t.Fatalf("check with a bad stored value: %v\n%s", err, out)
+	}
+	if out := hub("connections", "reset", "syn"); !strings.Contains(out, "t1/syn: forgot the stored refresh_token; it runs on the config file's values again") {
+		t.Fatalf("reset: %s", out)
+	}
+	if out := hub("connections", "check"); !strings.Contains(out, "ok   t1/syn") {
+		t.Fatalf("check after reset: %s", out)
+	}
+	if out := hub("connections", "reset", "syn"); !strings.Contains(out, "nothing stored") {
+		t.Fatalf("second reset: %s", out)
+	}
+	if out, err := hubCmd(t.Context(), "--config", cfg, "connections", "reset", "nosuch").CombinedOutput(); err == nil || !strings.Contains(string(out), `no connection "nosuch"`) {
+		t.Fatalf("reset of an unknown connection: %v\n%s", err, out)
 	}
 }

@@ -120,6 +120,9 @@ type Store interface {
 	ConfigPatch(ctx context.Context, tenant, connection string) ([]byte, error)
 	// SaveConfigPatch merges patch into the connection's stored patch.
 	SaveConfigPatch(ctx context.Context, tenant, connection string, patch []byte) error
+	// ResetConfigPatch deletes the connection's stored patch and returns
+	// the names of the fields it held (never their values).
+	ResetConfigPatch(ctx context.Context, tenant, connection string) ([]string, error)
 
 	Close() error
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -306,6 +307,35 @@ func (s *Store) ConfigPatch(ctx context.Context, tenant, connection string) ([]b
 		return nil, fmt.Errorf("config patch %s/%s: %w", tenant, connection, err)
 	}
 	return s.box.Open(sealed)
+}
+
+// ResetConfigPatch implements store.Store.
+func (s *Store) ResetConfigPatch(ctx context.Context, tenant, connection string) ([]string, error) {
+	var fields []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var sealed []byte
+		err := tx.QueryRowContext(ctx, `SELECT patch FROM connection_patches WHERE tenant = ? AND connection = ?`, tenant, connection).Scan(&sealed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// The names are read to report them; a patch that cannot be opened
+		// is deleted all the same.
+		if plain, err := s.box.Open(sealed); err == nil {
+			var m map[string]json.RawMessage
+			if json.Unmarshal(plain, &m) == nil {
+				fields = slices.Sorted(maps.Keys(m))
+			}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM connection_patches WHERE tenant = ? AND connection = ?`, tenant, connection)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reset config patch %s/%s: %w", tenant, connection, err)
+	}
+	return fields, nil
 }
 
 // SaveConfigPatch implements store.Store.
