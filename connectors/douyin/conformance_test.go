@@ -22,6 +22,31 @@ func nextSecond() {
 	time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now))
 }
 
+// lag is the connection's lag: 0, so the incremental read right after
+// Mutate sees the orders it moved.
+const lag = time.Duration(0)
+
+// listed counts the sandbox's orders a full read started at now lists: one
+// without a checkpoint covers update seconds from the platform's 90-day
+// horizon (doudian.EarliestStart, exclusive) to now − lag, rounded up to
+// whole seconds, so orders updated within the last lag are left for the
+// next read. The records are parent orders, one per sandbox order.
+func listed(t *testing.T, sb *sandbox.Server, now time.Time) int {
+	from := doudian.EarliestStart(now).Unix()
+	until := now.Unix() - int64((lag+time.Second-1)/time.Second)
+	n := 0
+	for i := range sb.OrderCount() {
+		o, ok := sb.Order(sb.OrderID(i))
+		if !ok {
+			t.Fatalf("no order %s", sb.OrderID(i))
+		}
+		if o.UpdateTime > from && o.UpdateTime <= until {
+			n++
+		}
+	}
+	return n
+}
+
 func TestConformance(t *testing.T) {
 	sb := sandbox.New(sandbox.Config{Members: 1000, Orders: 1500})
 	srv := httptest.NewServer(sb)
@@ -32,8 +57,9 @@ func TestConformance(t *testing.T) {
 		Plugin: douyin.Plugin,
 		Config: map[string]any{
 			"app_key": cfg.AppKey, "app_secret": cfg.AppSecret, "shop_id": cfg.ShopID, "brand": cfg.Brand,
-			"member_app_id": cfg.MemberAppID, "api_base": srv.URL, "lag": "0s",
+			"member_app_id": cfg.MemberAppID, "api_base": srv.URL, "lag": lag.String(),
 		},
+		Seeded:         map[string]int{douyin.StreamOrders: listed(t, sb, sb.Now())},
 		BadCredentials: map[string]any{"app_secret": "not-the-secret"},
 		Mutate: func(*testing.T, string) []string {
 			nextSecond()

@@ -709,9 +709,10 @@ func TestCSVIdentityColumnsAndDefaultHeaders(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	dir := t.TempDir()
-	for f := range 3 {
+	const files, perFile = 3, 700
+	for f := range files {
 		var b strings.Builder
-		for i := range 700 {
+		for i := range perFile {
 			b.WriteString(memberLine(fmt.Sprintf("c%d-%d", f, i)))
 		}
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("members-%d.jsonl", f)), b.String())
@@ -723,6 +724,8 @@ func TestConformance(t *testing.T) {
 		Config:         map[string]any{"path": filepath.Join(dir, "members-*.jsonl")},
 		BadCredentials: map[string]any{"path": filepath.Join(dir, "nothing-*.jsonl")},
 		Streams:        []string{file.StreamMembers},
+		// Every line written above is a member with its own id.
+		Seeded: map[string]int{file.StreamMembers: files * perFile},
 		Mutate: func(t *testing.T, stream string) []string {
 			mu.Lock()
 			defer mu.Unlock()

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,21 +62,39 @@ func TestConformanceAliyun(t *testing.T) {
 	})
 }
 
+// optOuts counts the opt-out replies among rs: each becomes one record of
+// the replies stream, the others none.
+func optOuts(rs []sandbox.Reply) int {
+	n := 0
+	for _, r := range rs {
+		if sandbox.IsOptOut(r.Text) {
+			n++
+		}
+	}
+	return n
+}
+
 // TestConformanceTencent runs the kit against the Tencent emulator, reading
 // the replies stream. Tencent's reply pull is a queue that returns each
 // reply once, so the direct pass drains what the grpc pass would read:
-// VerifyWrite, which runs between the passes, refills it.
+// VerifyWrite, which runs between the passes, refills it with what the
+// direct pass drained (the seeded replies and Mutate's, sent again), so the
+// grpc pass's full read finds what the kit expects the sandbox to hold:
+// Seeded plus the opt-outs Mutate added.
 func TestConformanceTencent(t *testing.T) {
 	sb, cfg := confEnv(t, sandbox.Tencent, 6)
 	k := &Connector{provider: ProviderTencent, secret: sdk.NewSecret(cfg["access_key_secret"].(string))}
+	seeded := sb.PendingReplies()
+	var mutated []sandbox.Reply
 	mutate := func(*testing.T, string) []string {
 		var ids []string
 		for i, text := range []string{"TD", "退订", "r"} {
 			phone := "+86139001390" + string(rune('0'+i)) + "0"
 			r := sb.InjectReply(phone, text)
+			mutated = append(mutated, r)
 			ids = append(ids, k.replyID(phone, inbound{phone: phone, text: text, at: r.At}))
 		}
-		sb.InjectReply("+8613900139099", "好的") // not an opt-out: no record
+		mutated = append(mutated, sb.InjectReply("+8613900139099", "好的")) // not an opt-out: no record
 		return ids
 	}
 	conformance.Run(t, conformance.Harness{
@@ -83,14 +102,16 @@ func TestConformanceTencent(t *testing.T) {
 		Config:         cfg,
 		Streams:        []string{StreamReplies},
 		BadCredentials: map[string]any{"access_key_secret": "not-the-secret"},
+		Seeded:         map[string]int{StreamReplies: optOuts(seeded)},
 		Mutate:         mutate,
 		WriteAction: &sdk.Action{Key: "conf-tencent-1", Type: ActionSend, Params: map[string]string{ParamTemplateParams: `["王芳"]`},
 			Target: []mapping.Identity{{Type: mapping.IDPhone, Value: confPhone}}},
 		VerifyWrite: func(t *testing.T) {
 			verifyOnce(sb, "conf-tencent-1")(t)
-			for i := range 3 {
-				sb.InjectReply("+8613700137"+string(rune('0'+i))+"00", "TD")
+			for _, r := range slices.Concat(seeded, mutated) {
+				sb.InjectReply(r.Phone, r.Text)
 			}
+			mutated = nil
 		},
 	})
 }

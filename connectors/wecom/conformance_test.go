@@ -26,6 +26,8 @@ func TestConformance(t *testing.T) {
 		Config: map[string]any{"corp_id": cfg.CorpID, "corp_secret": cfg.CorpSecret, "open_platform_id": sandboxdata.OpenPlatformID,
 			"token": cfg.Token, "encoding_aes_key": cfg.EncodingAESKey, "api_base": srv.URL, "page_size": 40},
 		BadCredentials: map[string]any{"corp_secret": "not-the-secret"},
+		// One record per live follow relation (staff member × customer).
+		Seeded: map[string]int{wecom.StreamCustomers: len(sb.Relations())},
 		Throttle: func(*testing.T) {
 			sb.Inject("/cgi-bin/externalcontact/batch/get_by_user", sandbox.Fault{Kind: sandbox.FaultErrCode, ErrCode: 45009, Times: 3})
 		},

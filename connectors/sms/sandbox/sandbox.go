@@ -229,7 +229,7 @@ func (s *Server) seedReplies() {
 		s.seq++
 		r := Reply{Seq: s.seq, Phone: people[7*i+3].Phone, Text: seedTexts[i%len(seedTexts)], Sign: s.cfg.SignNames[0], At: at.Add(time.Duration(i) * time.Second)}
 		s.replies = append(s.replies, r)
-		if isOptOut(r.Text) {
+		if IsOptOut(r.Text) {
 			s.optedOut[r.Phone] = true
 		}
 	}
@@ -269,7 +269,7 @@ func (s *Server) InjectReply(phone, text string) Reply {
 	s.seq++
 	r := Reply{Seq: s.seq, Phone: phone, Text: text, Sign: s.cfg.SignNames[0], At: s.cfg.Now().Truncate(time.Second)}
 	s.replies = append(s.replies, r)
-	if isOptOut(text) {
+	if IsOptOut(text) {
 		s.optedOut[phone] = true
 	}
 	return r
@@ -282,8 +282,10 @@ func (s *Server) PendingReplies() []Reply {
 	return slices.Clone(s.replies)
 }
 
-// isOptOut mirrors the keywords the providers honour (fact sheet §6).
-func isOptOut(text string) bool {
+// IsOptOut reports whether a reply text is one of the opt-out keywords the
+// providers honour (fact sheet §6): such a reply puts its number on the
+// do-not-disturb list.
+func IsOptOut(text string) bool {
 	switch strings.ToUpper(strings.TrimSpace(text)) {
 	case "R", "TD", "T", "N", "退订":
 		return true

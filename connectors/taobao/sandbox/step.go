@@ -164,15 +164,29 @@ type Member struct {
 
 // BrandMembers lists the 会员通 members (those with an omid).
 func (s *Server) BrandMembers() []Member {
+	return s.members(func(b *buyer) bool { return b.omid != "" })
+}
+
+// ShopMembers lists the shop's CRM members (those with a grade), in the
+// order taobao.crm.members.get pages them.
+func (s *Server) ShopMembers() []Member {
+	return s.members(func(b *buyer) bool { return b.grade > 0 })
+}
+
+func (s *Server) members(keep func(*buyer) bool) []Member {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Member
-	for _, b := range s.buyers {
-		if b.omid != "" {
-			out = append(out, Member{OUID: b.ouid, OMID: b.omid, OpenUID: b.openUID, Mobile: b.mobile, Grade: b.grade, Level: b.level, Point: b.point})
+	for i := range s.buyers {
+		if b := &s.buyers[i]; keep(b) {
+			out = append(out, b.view())
 		}
 	}
 	return out
+}
+
+func (b *buyer) view() Member {
+	return Member{OUID: b.ouid, OMID: b.omid, OpenUID: b.openUID, Mobile: b.mobile, Grade: b.grade, Level: b.level, Point: b.point}
 }
 
 // MemberByOUID returns a shop member's state.
@@ -183,8 +197,7 @@ func (s *Server) MemberByOUID(ouid string) (Member, bool) {
 	if !ok {
 		return Member{}, false
 	}
-	b := s.buyers[k]
-	return Member{OUID: b.ouid, OMID: b.omid, OpenUID: b.openUID, Mobile: b.mobile, Grade: b.grade, Level: b.level, Point: b.point}, true
+	return s.buyers[k].view(), true
 }
 
 // MemberSPIRequest builds a signed 会员通 SPI call (top.SPIBindQuery,
