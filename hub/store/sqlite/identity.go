@@ -228,7 +228,6 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		for _, n := range records {
 			tombs[recordTomb(a.salt, n.ref)] = true
 			for _, k := range n.keys {
-				tombs[keyTomb(a.salt, k)] = true
 				if !slices.Contains(keys, k) {
 					keys = append(keys, k)
 				}
@@ -253,12 +252,6 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 			}
 			out.Queued = append(out.Queued, c)
 		}
-		for h := range tombs {
-			if err := a.exec(`INSERT OR IGNORE INTO tombstones (tenant, hash, created_at) VALUES (?, ?, ?)`, tenant, h, a.at); err != nil {
-				return fmt.Errorf("tombstone: %w", err)
-			}
-		}
-		out.Tombstones = len(tombs)
 		for _, n := range records {
 			for _, k := range n.keys {
 				if err := a.unlink(k, n.id); err != nil {
@@ -266,6 +259,26 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 				}
 			}
 		}
+		// An identifier is tombstoned only when no one else holds it: a
+		// family's shared phone, or a clerk's the guard stopped, is not this
+		// person's alone, and a record of someone else carrying it is not
+		// this person coming back.
+		for _, k := range keys {
+			var held bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM identifier_links WHERE tenant = ?1 AND ikey = ?2)
+				OR EXISTS (SELECT 1 FROM identity_shared WHERE tenant = ?1 AND ikey = ?2)`, tenant, k.String()).Scan(&held); err != nil {
+				return fmt.Errorf("erase: is %s held by others: %w", k.Type, err)
+			}
+			if !held {
+				tombs[keyTomb(a.salt, k)] = true
+			}
+		}
+		for h := range tombs {
+			if err := a.exec(`INSERT OR IGNORE INTO tombstones (tenant, hash, created_at) VALUES (?, ?, ?)`, tenant, h, a.at); err != nil {
+				return fmt.Errorf("tombstone: %w", err)
+			}
+		}
+		out.Tombstones = len(tombs)
 		for _, k := range keys {
 			if err := a.exec(`DELETE FROM identity_never WHERE tenant = ? AND (ikey = ?2 OR partner = ?2)`, tenant, k.String()); err != nil {
 				return err
@@ -307,6 +320,19 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		}
 		if out.DeadLetters, err = a.eraseDeadLetters(records); err != nil {
 			return err
+		}
+		// Other members' journal entries that name the person's records
+		// (a merge or link their record once caused) go too: record ids
+		// are often the person's platform ids.
+		for part := range slices.Chunk(records, 300) {
+			refs := []any{tenant}
+			for _, n := range part {
+				refs = append(refs, n.ref.conn, n.ref.stream, n.ref.id)
+			}
+			rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(part)), ",")
+			if err := a.exec(`DELETE FROM identity_journal WHERE tenant = ? AND (connection, stream, record_id) IN (VALUES `+rows+`)`, refs...); err != nil {
+				return fmt.Errorf("erase: journal: %w", err)
+			}
 		}
 		if err := a.exec(`UPDATE members SET erased_at = ? WHERE tenant = ? AND member_id IN (`+in+`)`, append([]any{a.at, tenant}, ids...)...); err != nil {
 			return err

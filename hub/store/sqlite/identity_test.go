@@ -662,6 +662,69 @@ func testEraseKeepsThePersonOut(t *testing.T, opts sqlite.Options) {
 	}
 }
 
+// Erasing one person keeps out only what was theirs alone: a phone the
+// family shares, or a clerk's phone the guard stopped, still reaches the
+// living members who hold it; and the living members' journal no longer
+// names the erased person's records.
+func TestEraseLeavesOthersIdentifiers(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	ctx := t.Context()
+	family := phone("139 0571 0001")
+	apply(t, s, "pos", nil, member("F1", family, union("uDad")))
+	apply(t, s, "pos", nil, member("F2", family, union("uMom")))
+	dad, mom := memberOf(t, s, union("uDad")), memberOf(t, s, union("uMom"))
+	if dad == mom {
+		t.Fatal("setup: the family phone merged two people with their own unionids")
+	}
+	if _, err := s.Erase(ctx, "t1", mom, "", func(string) []string { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Dad's next record with the family phone is Dad's, not the erased Mom.
+	ouid := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: "shop1", Value: "dad-tb"}
+	r := apply(t, s, "tmall", nil, member("D2", family, ouid))
+	if r.Erased != 0 || memberOf(t, s, ouid) != dad {
+		t.Fatalf("Dad's record with the family phone: %+v (erased %d)", r, r.Erased)
+	}
+	// Mom's own identifiers still keep her out.
+	if r := apply(t, s, "wechat", nil, member("oMom2", openid("wx1", "oMom2"), union("uMom"))); r.Erased != 1 {
+		t.Fatalf("a record with the erased person's unionid: %+v", r)
+	}
+	// X and Y's member were merged by Z's phone, then the phone was
+	// unmerged: Y and Z are a member of their own, erased now. X's member's
+	// journal told of that merge, naming Y and Z.
+	p := phone("137 0571 3333")
+	apply(t, s, "pos", nil, member("X", union("u1"), p))
+	apply(t, s, "crm", nil, member("Y", card("cY"), mapping.Identity{Type: mapping.IDEmail, Value: "y@x.cn"}))
+	apply(t, s, "crm", nil, member("Z", p, card("cY")))
+	x := memberOf(t, s, union("u1"))
+	if _, err := s.Unmerge(ctx, "t1", x, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	named := func() int {
+		var n int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM identity_journal WHERE record_id IN ('Y', 'Z') AND member_id = ?`, x).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if named() == 0 {
+		t.Fatal("setup: X's journal does not name Y or Z")
+	}
+	if _, err := s.Erase(ctx, "t1", memberOf(t, s, card("cY")), "", func(string) []string { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := named(); n != 0 {
+		t.Fatalf("%d entries of X's journal still name the erased person's records", n)
+	}
+	s.Close()
+	for _, f := range []string{path, path + "-wal"} {
+		if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte("uMom")) {
+			t.Errorf("%s still holds the erased unionid", filepath.Base(f))
+		}
+	}
+}
+
 // An erasure deletes the dead letters of the person's records with them,
 // and a later read failing the same record does not store it again.
 func TestEraseDeletesTheMembersDeadLetters(t *testing.T) {
