@@ -321,6 +321,7 @@ type stored struct {
 	id     int64
 	hash   []byte
 	member string
+	origin string // the member it was first given; "" if stored before migration 5
 	keys   []identity.Key
 }
 
@@ -434,11 +435,11 @@ func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 	}
 	err := a.inChunks(ids, func(part []any) error {
 		args := append([]any{a.tenant, b.Connection, b.Stream}, part...)
-		return a.each(`SELECT id, record_id, hash, member_id, keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
+		return a.each(`SELECT id, record_id, hash, member_id, COALESCE(origin, ''), keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
 			args, func(r *sql.Rows) error {
 				var id, keys string
 				var st stored
-				if err := r.Scan(&st.id, &id, &st.hash, &st.member, &keys); err != nil {
+				if err := r.Scan(&st.id, &id, &st.hash, &st.member, &st.origin, &keys); err != nil {
 					return err
 				}
 				var err error
@@ -617,8 +618,8 @@ func MergeNewLinks(ctx context.Context, tx *sql.Tx, atLeast int) error {
 
 // The inserts of new records, links and members, for insertRows.
 const (
-	insertSources = `INSERT INTO sources (id, tenant, connection, stream, record_id, kind, ref, member_id, updated_at, deleted, hash, data, keys, phones, first_seen, last_seen) VALUES `
-	sourceCols    = 16
+	insertSources = `INSERT INTO sources (id, tenant, connection, stream, record_id, kind, ref, member_id, origin, updated_at, deleted, hash, data, keys, phones, first_seen, last_seen) VALUES `
+	sourceCols    = 17
 	insertLinks   = `INSERT OR IGNORE INTO links_new (tenant, ikey, src) VALUES `
 	linkCols      = 3
 	insertMembers = `INSERT INTO members (tenant, member_id, seq, created_at) VALUES `
@@ -640,7 +641,7 @@ func (a *applier) nextSource() (int64, error) {
 // sourceRow is a new record's sources row.
 func (a *applier) sourceRow(p *prepared, member string, id int64) []any {
 	r := p.rec
-	return []any{id, a.tenant, p.ref.conn, p.ref.stream, p.ref.id, p.kind, p.xref, member, r.UpdatedAt.UnixMilli(), r.Deleted,
+	return []any{id, a.tenant, p.ref.conn, p.ref.stream, p.ref.id, p.kind, p.xref, member, member, r.UpdatedAt.UnixMilli(), r.Deleted,
 		p.hash, p.storedData(), p.keyText, p.phones, a.at, a.at}
 }
 

@@ -507,6 +507,52 @@ func testUnmergeEqualsNeverSeen(t *testing.T, opts sqlite.Options) {
 	}
 }
 
+// An unmerge gives an id merged away earlier back to its own records: an
+// id a downstream system holds still names the same person, as in a store
+// that never saw the bad evidence.
+func TestUnmergeGivesMergedAwayIDsBack(t *testing.T) {
+	t.Parallel()
+	p := phone("137 0571 3333")
+	email := mapping.Identity{Type: mapping.IDEmail, Value: "y@x.cn"}
+	feed := func(s *sqlite.Store, withPhone bool) {
+		apply(t, s, "pos", nil, member("X", union("u1"), p))
+		apply(t, s, "crm", nil, member("Y", card("cY"), email))
+		z := member("Z", card("cY"))
+		if withPhone {
+			z = member("Z", p, card("cY"))
+		}
+		apply(t, s, "crm", nil, z)
+	}
+	s, _ := open(t)
+	feed(s, true)
+	xu, yang := memberOf(t, s, union("u1")), memberOf(t, s, email)
+	if xu != yang {
+		t.Fatal("setup: Z's phone did not merge the two")
+	}
+	ref, _ := open(t)
+	feed(ref, false)
+	wantXu, wantYang := memberOf(t, ref, union("u1")), memberOf(t, ref, email)
+	if _, err := s.Unmerge(t.Context(), "t1", xu, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := memberOf(t, s, union("u1")); got != wantXu {
+		t.Errorf("Xu is %s, want %s", got, wantXu)
+	}
+	if got := memberOf(t, s, email); got != wantYang {
+		t.Errorf("Yang is %s, want %s (the id merged away, given back)", got, wantYang)
+	}
+	v, err := s.Member(t.Context(), "t1", wantYang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.MemberID != wantYang || len(v.Sources) != 2 {
+		t.Fatalf("member %s = %s with %d records, want Yang's own 2", wantYang, v.MemberID, len(v.Sources))
+	}
+	if got, want := canonical(partition(t, s)), canonical(partition(t, ref)); got != want {
+		t.Fatalf("after unmerge:\n%s\nnever seen:\n%s", got, want)
+	}
+}
+
 // An identifier whose every record also carries the member's others cannot
 // be detached: the unmerge says so and leaves nothing behind (no
 // never-merge pair, no journal entry), rather than report a split that

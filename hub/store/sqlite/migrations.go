@@ -277,6 +277,14 @@ var migrations = []string{
 	ALTER TABLE dead_letters ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
 	CREATE UNIQUE INDEX dead_letters_row ON dead_letters (tenant, connection, stream, location, hash);
 	CREATE INDEX dead_letters_record ON dead_letters (tenant, connection, stream, record_id);`,
+	// 5: origin is the member a record was first given. A member's founder
+	// is the oldest record of that origin; when a split (an unmerge) parts
+	// a member's records, each group keeps the id whose founder it holds,
+	// so an id merged away earlier comes back to its own records rather
+	// than a downstream system's id ending up on someone else (see
+	// assign). Records stored before have none: their groups fall back to
+	// the current member's id.
+	`ALTER TABLE sources ADD COLUMN origin TEXT;`,
 }
 
 // migrateData runs the part of migration v that SQL cannot do, in the

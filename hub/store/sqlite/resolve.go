@@ -17,6 +17,7 @@ type gnode struct {
 	xref   string
 	keys   []identity.Key
 	member string    // current member; "" for a new record
+	origin string    // the member it was first given; "" for a new record or one stored before migration 5
 	p      *prepared // set for a changed record of the batch
 }
 
@@ -210,7 +211,7 @@ func (a *applier) resolve(changed []*prepared, seeds []identity.Key) error {
 	for _, p := range changed {
 		n := &gnode{ref: p.ref, kind: p.kind, xref: p.xref, keys: p.keys, p: p}
 		if p.old != nil {
-			n.id, n.member = p.old.id, p.old.member
+			n.id, n.member, n.origin = p.old.id, p.old.member, p.old.origin
 			g.byID[n.id] = true
 			seeds = append(seeds, p.old.keys...)
 		}
@@ -338,10 +339,10 @@ func uniqueKeys(keys []identity.Key, skip map[identity.Key]bool) []identity.Key 
 func (a *applier) loadNodes(ids []any) ([]*gnode, error) {
 	var out []*gnode
 	err := a.inChunks(ids, func(part []any) error {
-		return a.each(`SELECT id, connection, stream, record_id, kind, ref, member_id, keys FROM sources WHERE id IN (`+placeholders(len(part))+`)`, part, func(r *sql.Rows) error {
+		return a.each(`SELECT id, connection, stream, record_id, kind, ref, member_id, COALESCE(origin, ''), keys FROM sources WHERE id IN (`+placeholders(len(part))+`)`, part, func(r *sql.Rows) error {
 			n := &gnode{}
 			var keys string
-			if err := r.Scan(&n.id, &n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &n.member, &keys); err != nil {
+			if err := r.Scan(&n.id, &n.ref.conn, &n.ref.stream, &n.ref.id, &n.kind, &n.xref, &n.member, &n.origin, &keys); err != nil {
 				return err
 			}
 			var err error
@@ -450,14 +451,35 @@ func (a *applier) guard(g *graph) error {
 	return nil
 }
 
-// assign gives each group of the partition a member id: the oldest of the
-// group's current members that no older group took, else a new one. Members
-// left without records become aliases of where their records went.
+// assign gives each group of the partition a member id. A group first takes
+// the oldest id it founded: an id whose founder (the oldest record first
+// given that id) it holds, a current member or an alias of one of them.
+// So the oldest member survives a merge, and when a split (an unmerge)
+// parts a member's records, an id merged away earlier comes back to its
+// own records. A group that founded none takes the oldest of its current
+// members that no older group took, else a new id. Members left without
+// records become aliases of where their records went; aliases not taken
+// follow their founder's group.
 func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 	cands := make([][]string, res.Groups)
+	founded := make([][]string, res.Groups)
 	var all []any
 	seen := map[string]bool{}
+	note := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			all = append(all, id)
+		}
+	}
+	founder := map[string]int64{}
+	founderGroup := map[string]int{}
 	for i, n := range g.nodes {
+		if n.origin != "" && n.id != 0 {
+			if f, ok := founder[n.origin]; !ok || n.id < f {
+				founder[n.origin], founderGroup[n.origin] = n.id, res.Group[i]
+			}
+			note(n.origin)
+		}
 		if n.member == "" {
 			continue
 		}
@@ -465,36 +487,51 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 		if !slices.Contains(cands[gi], n.member) {
 			cands[gi] = append(cands[gi], n.member)
 		}
-		if !seen[n.member] {
-			seen[n.member] = true
-			all = append(all, n.member)
-		}
+		note(n.member)
 	}
 	seq := map[string]int64{}
+	mergedInto := map[string]string{}
 	err := a.inChunks(all, func(part []any) error {
 		args := append([]any{a.tenant}, part...)
-		return a.each(`SELECT member_id, seq FROM members WHERE tenant = ? AND member_id IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
-			var id string
+		return a.each(`SELECT member_id, seq, COALESCE(merged_into, '') FROM members WHERE tenant = ? AND erased_at IS NULL AND member_id IN (`+placeholders(len(part))+`)`, args, func(r *sql.Rows) error {
+			var id, into string
 			var s int64
-			err := r.Scan(&id, &s)
-			seq[id] = s
+			err := r.Scan(&id, &s, &into)
+			seq[id], mergedInto[id] = s, into
 			return err
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load members: %w", err)
 	}
+	current := map[string]bool{}
+	for _, n := range g.nodes {
+		if n.member != "" {
+			current[n.member] = true
+		}
+	}
+	// An origin counts when it is one of the component's members, or an
+	// alias of one (not an erased member, not someone else's alias).
+	for id, gi := range founderGroup {
+		if _, ok := seq[id]; ok && (current[id] || current[mergedInto[id]]) {
+			founded[gi] = append(founded[gi], id)
+		}
+	}
 	byAge := func(x, y string) int { return cmp.Or(cmp.Compare(seq[x], seq[y]), cmp.Compare(x, y)) }
 	order := make([]int, res.Groups)
 	for gi := range order {
 		order[gi] = gi
 		slices.SortFunc(cands[gi], byAge)
+		slices.SortFunc(founded[gi], byAge)
 	}
 	oldest := func(gi int) (int64, bool) {
-		if len(cands[gi]) == 0 {
-			return 0, false
+		switch {
+		case len(founded[gi]) > 0:
+			return seq[founded[gi][0]], true
+		case len(cands[gi]) > 0:
+			return seq[cands[gi][0]], true
 		}
-		return seq[cands[gi][0]], true
+		return 0, false
 	}
 	slices.SortStableFunc(order, func(x, y int) int {
 		sx, okx := oldest(x)
@@ -512,6 +549,14 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 	ids := make([]string, res.Groups)
 	taken := map[string]bool{}
 	for _, gi := range order {
+		if len(founded[gi]) > 0 {
+			ids[gi], taken[founded[gi][0]] = founded[gi][0], true
+		}
+	}
+	for _, gi := range order {
+		if ids[gi] != "" {
+			continue
+		}
 		for _, c := range cands[gi] {
 			if !taken[c] {
 				ids[gi], taken[c] = c, true
@@ -527,6 +572,26 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 			if len(cands[gi]) > 0 {
 				// Split off from a member that kept its id in another group.
 				if err := a.journal("split", cands[gi][0], ids[gi], identity.Key{}, recRef{}, "", "records no longer linked to "+cands[gi][0]+" form a member of their own"); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	// Aliases taken back, and aliases that follow their founder's group.
+	for gi, ids0 := range founded {
+		for _, id := range ids0 {
+			if current[id] || mergedInto[id] == ids[gi] {
+				continue
+			}
+			into := ids[gi]
+			if id == into {
+				into = ""
+			}
+			if err := a.exec(`UPDATE members SET merged_into = NULLIF(?, '') WHERE tenant = ? AND member_id = ?`, into, a.tenant, id); err != nil {
+				return nil, fmt.Errorf("alias %s: %w", id, err)
+			}
+			if into == "" {
+				if err := a.journal("split", mergedInto[id], id, identity.Key{}, recRef{}, "", "the records "+id+" was first given are no longer linked to "+mergedInto[id]+": "+id+" is their member again"); err != nil {
 					return nil, err
 				}
 			}
