@@ -780,3 +780,70 @@ func TestConsents(t *testing.T) {
 		t.Fatalf("reasons: %q, %q", bad[0].Bad.Reason, bad[1].Bad.Reason)
 	}
 }
+
+func TestBlankIdentityValuesAreLeftOut(t *testing.T) {
+	t.Parallel()
+	unionid := mapping.Identity{Type: mapping.IDWechatUnionID, Scope: "open-1", Value: "uN5"}
+	tests := []struct {
+		name, file, content, stream string
+		want                        []mapping.Identity // the record's identities, when it is good
+		bad                         string             // the bad record's reason, when it is bad
+	}{
+		{name: "blank value beside a good one", file: "m.jsonl",
+			content: `{"id":"N5","identities":[{"type":"member_card","scope":"brand","value":" "},{"type":"wechat_unionid","scope":"open-1","value":"uN5"}]}`,
+			want:    []mapping.Identity{unionid}},
+		{name: "empty and missing values", file: "m.jsonl",
+			content: `{"id":"N5","identities":[{"type":"phone","value":""},{"type":"wechat_unionid","scope":"open-1","value":"uN5"},{"type":"email"}]}`,
+			want:    []mapping.Identity{unionid}},
+		{name: "only blank values", file: "m.jsonl",
+			content: `{"id":"N5","identities":[{"type":"member_card","scope":"brand","value":" "},{"type":"phone","value":"\t"}]}`,
+			bad:     "member has no identity"},
+		{name: "blank value of an unknown type", file: "m.jsonl",
+			content: `{"id":"N5","identities":[{"type":"qq","value":" "},{"type":"wechat_unionid","scope":"open-1","value":"uN5"}]}`,
+			bad:     `identities[0]: identity type "qq" is not known`},
+		{name: "blank value without its scope", file: "m.jsonl",
+			content: `{"id":"N5","identities":[{"type":"member_card","value":" "},{"type":"wechat_unionid","scope":"open-1","value":"uN5"}]}`,
+			bad:     `identities[0]: identity type "member_card" needs a scope`},
+		{name: "order buyer with a blank value", file: "o.jsonl", stream: "orders",
+			content: `{"order_id":"P-1","status":"paid","buyer":[{"type":"phone","value":" "},{"type":"wechat_unionid","scope":"open-1","value":"uN5"}]}`,
+			want:    []mapping.Identity{unionid}},
+		{name: "order buyer with only blank values is a walk-in", file: "o.jsonl", stream: "orders",
+			content: `{"order_id":"P-1","status":"paid","buyer":[{"type":"phone","value":" "}]}`},
+		{name: "blank CSV cell beside a good one", file: "m.csv",
+			content: "id,member_card,wechat_unionid:open-1\nN5,  ,uN5",
+			want:    []mapping.Identity{unionid}},
+		{name: "only blank CSV cells", file: "m.csv",
+			content: "id,member_card,wechat_unionid:open-1\nN5, ,",
+			bad:     "member has no identity"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := filepath.Join(t.TempDir(), tt.file)
+			writeFile(t, p, tt.content+"\n")
+			raw := map[string]any{"path": p}
+			if tt.stream != "" {
+				raw["stream"] = tt.stream
+			}
+			good, bad := read(t, raw, nil).records()
+			if tt.bad != "" {
+				if len(good) != 0 || len(bad) != 1 || !strings.Contains(bad[0].Bad.Reason, tt.bad) {
+					t.Fatalf("good %+v, bad %+v; want one bad record with %q", good, bad, tt.bad)
+				}
+				return
+			}
+			if len(bad) != 0 || len(good) != 1 {
+				t.Fatalf("good %+v, bad %+v; want one good record", good, bad)
+			}
+			var got []mapping.Identity
+			if m := good[0].Member; m != nil {
+				got = m.Identities
+			} else {
+				got = good[0].Order.Buyer
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("identities %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

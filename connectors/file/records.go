@@ -182,7 +182,7 @@ func isTagSeparator(r rune) bool { return strings.ContainsRune("|,，;；、", r
 // member finishes a member record: id, birthday, time, identities.
 func member(m *mapping.Member, id, birthday, updated, loc string) (sdk.Record, error) {
 	if len(m.Identities) == 0 {
-		return sdk.Record{}, errors.New("member has no identity")
+		return sdk.Record{}, errors.New("member has no identity with a value")
 	}
 	b, err := parseBirthday(birthday)
 	if err != nil {
@@ -199,16 +199,26 @@ func member(m *mapping.Member, id, birthday, updated, loc string) (sdk.Record, e
 	return sdk.Record{Stream: StreamMembers, ID: id, UpdatedAt: at, Member: m}, nil
 }
 
-// identities validates identities given in a file.
+// identities validates identities given in a file. An identity whose value
+// is empty or blank is left out, as an empty CSV cell gives no identity: it
+// would link nothing (the hub drops empty values from every record), and it
+// must not cost the row its other identities. Its type and scope are still
+// checked: an unknown type or a missing scope is a mapping mistake.
 func identities(in []mapping.Identity, what string) ([]mapping.Identity, error) {
 	out := make([]mapping.Identity, 0, len(in))
 	for i, id := range in {
 		id.Value = strings.TrimSpace(id.Value)
 		id.Scope = strings.TrimSpace(id.Scope)
-		if err := id.Validate(); err != nil {
+		check := id
+		if check.Value == "" {
+			check.Value = "-" // judge type and scope alone
+		}
+		if err := check.Validate(); err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", what, i, err)
 		}
-		out = append(out, id)
+		if id.Value != "" {
+			out = append(out, id)
+		}
 	}
 	return out, nil
 }
