@@ -84,14 +84,27 @@ func TestOverrideErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		o    identity.Override
-		want string
+		want []string // every problem
 	}{
-		{identity.Override{Types: map[string]identity.TypeRule{"fax": {Limit: 1}}}, "types.fax: not an identity type"},
-		{identity.Override{Types: map[string]identity.TypeRule{"phone": {Limit: 0}}}, "types.phone.limit: 0"},
-		{identity.Override{SharedLimit: -1}, "shared_limit"},
+		{identity.Override{Types: map[string]identity.TypeRule{"fax": {Limit: 1}}}, []string{"types.fax: not an identity type"}},
+		{identity.Override{Types: map[string]identity.TypeRule{"phone": {Limit: 0}}}, []string{"types.phone.limit: 0: want a whole number ≥ 1"}},
+		{identity.Override{SharedLimit: -1}, []string{"shared_limit: -1"}},
+		{identity.Override{Types: map[string]identity.TypeRule{"member_card": {Limit: -1, Priority: -5}, "fax": {Limit: 1}}, SharedLimit: -2}, []string{
+			"types.fax: not an identity type",
+			"types.member_card.priority: -5: want a whole number ≥ 0",
+			"types.member_card.limit: -1: want a whole number ≥ 1",
+			"shared_limit: -2: want a whole number ≥ 1",
+		}},
 	} {
-		if _, err := tc.o.Apply(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Apply(%+v) = %v, want %q", tc.o, err, tc.want)
+		_, err := tc.o.Apply()
+		if err == nil || strings.Count(err.Error(), "\n")+1 != len(tc.want) {
+			t.Errorf("Apply(%+v) = %v, want %d problems", tc.o, err, len(tc.want))
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("Apply(%+v) = %v, want %q", tc.o, err, w)
+			}
 		}
 	}
 	r, err := identity.Override{Types: map[string]identity.TypeRule{"phone": {Priority: 10, Limit: 1}}, SharedLimit: 9}.Apply()

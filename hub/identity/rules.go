@@ -3,6 +3,7 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -82,31 +83,39 @@ type Override struct {
 	SharedLimit int `yaml:"shared_limit"`
 }
 
-// Apply returns the default rules with o's changes, or an error naming the
+// Apply returns the default rules with o's changes, or an error naming every
 // bad entry.
 func (o Override) Apply() (Rules, error) {
 	r := DefaultRules()
-	for name, tr := range o.Types {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(o.Types)) {
+		tr := o.Types[name]
 		t := mapping.IdentityType(name)
 		if !mapping.KnownIdentityType(t) {
-			return r, fmt.Errorf("types.%s: not an identity type (want one of %s)", name, typeList())
+			errs = append(errs, fmt.Errorf("types.%s: not an identity type (want one of %s)", name, typeList()))
+			continue
+		}
+		ok := true
+		if tr.Priority < 0 {
+			errs = append(errs, fmt.Errorf("types.%s.priority: %d: want a whole number ≥ 0", name, tr.Priority))
+			ok = false
 		}
 		if tr.Limit < 1 {
-			return r, fmt.Errorf("types.%s.limit: %d: want at least 1", name, tr.Limit)
+			errs = append(errs, fmt.Errorf("types.%s.limit: %d: want a whole number ≥ 1", name, tr.Limit))
+			ok = false
 		}
-		if tr.Priority < 0 {
-			return r, fmt.Errorf("types.%s.priority: %d: want 0 or more", name, tr.Priority)
+		if ok {
+			r.Types[t] = tr
 		}
-		r.Types[t] = tr
 	}
 	r.Blocked = append(r.Blocked, o.Blocked...)
 	switch {
 	case o.SharedLimit < 0:
-		return r, fmt.Errorf("shared_limit: %d: want at least 1", o.SharedLimit)
+		errs = append(errs, fmt.Errorf("shared_limit: %d: want a whole number ≥ 1", o.SharedLimit))
 	case o.SharedLimit > 0:
 		r.SharedLimit = o.SharedLimit
 	}
-	return r, nil
+	return r, errors.Join(errs...)
 }
 
 func typeList() string {
