@@ -39,13 +39,27 @@ func TestKey(t *testing.T) {
 	}
 }
 
+// blockedCase is an identity and whether the rules drop it as blocked.
+type blockedCase struct {
+	id      mapping.Identity
+	blocked bool
+}
+
+// checkBlocked reports every case the rules get wrong; what names the rules.
+func checkBlocked(t *testing.T, what string, r identity.Rules, cases []blockedCase) {
+	t.Helper()
+	for _, tc := range cases {
+		_, _, err := r.Key([]byte("s"), tc.id)
+		if got := errors.Is(err, identity.ErrBlocked); got != tc.blocked {
+			t.Errorf("%s: Key(%v): blocked = %v (%v), want %v", what, tc.id, got, err, tc.blocked)
+		}
+	}
+}
+
 func TestBlocked(t *testing.T) {
 	t.Parallel()
 	r := identity.DefaultRules()
-	for _, tc := range []struct {
-		id      mapping.Identity
-		blocked bool
-	}{
+	checkBlocked(t, "defaults", r, []blockedCase{
 		{mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wx1", Value: "null"}, true},
 		{mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wx1", Value: "UNDEFINED"}, true},
 		{mapping.Identity{Type: mapping.IDMemberCard, Scope: "brand", Value: "0"}, true},
@@ -56,12 +70,7 @@ func TestBlocked(t *testing.T) {
 		{mapping.Identity{Type: mapping.IDPhone, Value: "13800000000"}, true},
 		{mapping.Identity{Type: mapping.IDPhone, Value: "13912345670"}, false},
 		{mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wx1", Value: "o-123"}, false},
-	} {
-		_, _, err := r.Key([]byte("s"), tc.id)
-		if got := errors.Is(err, identity.ErrBlocked); got != tc.blocked {
-			t.Errorf("Key(%v): blocked = %v (%v), want %v", tc.id, got, err, tc.blocked)
-		}
-	}
+	})
 	for _, bad := range []mapping.Identity{
 		{Type: mapping.IDPhone, Value: "12345"},
 		{Type: mapping.IDWechatOpenID, Value: "o1"},
@@ -77,6 +86,31 @@ func TestBlocked(t *testing.T) {
 	}
 	if _, _, err := custom.Key(nil, mapping.Identity{Type: mapping.IDMemberCard, Scope: "b", Value: "c-demo"}); !errors.Is(err, identity.ErrBlocked) {
 		t.Fatalf("configured blocked value accepted: %v", err)
+	}
+}
+
+// A tenant's blocked phone blocks that phone however either is written;
+// other blocked values keep matching as written.
+func TestBlockedPhoneInAnyForm(t *testing.T) {
+	t.Parallel()
+	for _, blocked := range []string{"139-0571-6666", "+8613905716666", "13905716666", "(+86) 139 0571 6666", "0086 139.0571.6666", "１３９０５７１６６６６"} {
+		r, err := identity.Override{Blocked: []string{blocked, "C-DEMO", "4000000000"}}.Apply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBlocked(t, fmt.Sprintf("blocked %q", blocked), r, []blockedCase{
+			{mapping.Identity{Type: mapping.IDPhone, Value: "13905716666"}, true},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "+86 139-0571-6666"}, true},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "8613905716666"}, true},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "(86)139 0571 6666"}, true},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "13905716667"}, false},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "+85213905716666"}, false},
+			// The defaults still block, and non-phone values still match as written.
+			{mapping.Identity{Type: mapping.IDPhone, Value: "138-0013-8000"}, true},
+			{mapping.Identity{Type: mapping.IDMemberCard, Scope: "b", Value: "c-demo"}, true},
+			{mapping.Identity{Type: mapping.IDMemberCard, Scope: "b", Value: "4000000000"}, true},
+			{mapping.Identity{Type: mapping.IDMemberCard, Scope: "b", Value: "C-DEMO-2"}, false},
+		})
 	}
 }
 
