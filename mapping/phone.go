@@ -15,24 +15,52 @@ var ErrPhone = errors.New("malformed phone number")
 // NormalizePhone brings a phone number in any common written form to E.164.
 // Numbers without a country code are taken as mainland China (+86). Accepted:
 // "+86 138-0013-8000", "8613800138000", "0086 13800138000", "138 0013 8000",
-// "(138)00138000". Mainland mobiles must be 11 digits starting with 1; other
-// country codes are accepted with 6–15 digits in all, as E.164 allows.
+// "(138)00138000", "(+86)13800138000", "(86) 138 0013 8000", and the same in
+// full-width characters ("１３８００１３８０００", "＋８６", "－", the
+// ideographic space), which are folded to ASCII first. Spaces, dashes, dots
+// and parentheses separate digits; parentheses must pair and not nest, and a
+// "+" may only open the number (after spaces or a "("). Mainland mobiles must
+// be 11 digits starting with 1; other country codes are accepted with 6–15
+// digits in all, as E.164 allows.
 func NormalizePhone(raw string) (string, error) {
-	s := strings.TrimSpace(raw)
+	s := strings.TrimSpace(foldWidth(raw))
 	if s == "" {
 		return "", fmt.Errorf("%w: empty", ErrPhone)
 	}
-	plus := strings.HasPrefix(s, "+")
-	var b strings.Builder
-	for i, r := range s {
+	var (
+		b          strings.Builder
+		plus, open bool
+		inGroup    int // digits inside the open parentheses
+		lead       = true
+	)
+	for _, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
-		case r == '+' && i == 0:
-		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
+			inGroup++
+			lead = false
+		case r == '+' && lead && !plus:
+			plus = true
+		case r == '(' && !open:
+			open, inGroup = true, 0
+		case r == ')' && open:
+			if inGroup == 0 {
+				return "", fmt.Errorf("%w: empty parentheses", ErrPhone)
+			}
+			open = false
+			lead = false
+		case r == '(' || r == ')':
+			return "", fmt.Errorf("%w: unbalanced parentheses", ErrPhone)
+		case r == ' ' || r == '-' || r == '.':
+			if r != ' ' {
+				lead = false
+			}
 		default:
 			return "", fmt.Errorf("%w: unexpected character %q", ErrPhone, r)
 		}
+	}
+	if open {
+		return "", fmt.Errorf("%w: unbalanced parentheses", ErrPhone)
 	}
 	d := b.String()
 	switch {
@@ -56,6 +84,21 @@ func NormalizePhone(raw string) (string, error) {
 		return "", fmt.Errorf("%w: want 6 to 15 digits with a country code", ErrPhone)
 	}
 	return "+" + d, nil
+}
+
+// foldWidth maps the full-width forms of ASCII (U+FF01–U+FF5E) to ASCII and
+// the ideographic space (U+3000) to a space, as Chinese input methods type
+// them; everything else is kept.
+func foldWidth(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			return r - 0xFEE0
+		case r == 0x3000:
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // PhoneHash is the tenant-salted hash of an E.164 phone number, the only form

@@ -20,6 +20,16 @@ func TestNormalizePhone(t *testing.T) {
 		{in: "  13912345678 ", want: "+8613912345678"},
 		{in: "+852 9123 4567", want: "+85291234567"},
 		{in: "+1 415 555 2671", want: "+14155552671"},
+		// The country code in parentheses.
+		{in: "(+86)13905712468", want: "+8613905712468"},
+		{in: "(86) 139 0571 2468", want: "+8613905712468"},
+		{in: "(0086)13905712468", want: "+8613905712468"},
+		{in: " ( +852 ) 9123 4567", want: "+85291234567"},
+		// Full-width digits, plus, dash and the ideographic space.
+		{in: "１３９０５７１２４６８", want: "+8613905712468"},
+		{in: "＋８６　１３９－０５７１－２４６８", want: "+8613905712468"},
+		{in: "（＋８６）１３９０５７１２４６８", want: "+8613905712468"},
+		{in: "　13905712468　", want: "+8613905712468"},
 		{in: "", err: "empty"},
 		{in: "1380013800", err: "11 digits"},
 		{in: "23800138000", err: "11 digits"},
@@ -27,6 +37,17 @@ func TestNormalizePhone(t *testing.T) {
 		{in: "138-0013-800x", err: "unexpected character"},
 		{in: "1+3800138000", err: "unexpected character"},
 		{in: "+12345", err: "6 to 15 digits"},
+		{in: "(+86(13905712468))", err: "unbalanced parentheses"},
+		{in: "(+8613905712468", err: "unbalanced parentheses"},
+		{in: "+86)13905712468", err: "unbalanced parentheses"},
+		{in: "()13905712468", err: "empty parentheses"},
+		{in: "(86)+13905712468", err: "unexpected character '+'"},
+		{in: "+(+86)13905712468", err: "unexpected character '+'"},
+		{in: "-+8613905712468", err: "unexpected character '+'"},
+		{in: "１３９０５７１２４６Ｘ", err: "unexpected character 'X'"},
+		{in: "１３９０５７１２４６", err: "11 digits"},
+		{in: "１３９０５７１２４６８９", err: "11 digits"},
+		{in: "139 0571 2468 ＃", err: "unexpected character '#'"},
 	}
 	for _, tt := range tests {
 		got, err := mapping.NormalizePhone(tt.in)

@@ -47,6 +47,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -394,42 +395,41 @@ func parseIdentity(p *problems, n *yaml.Node, path string) identity.Rules {
 			}
 			o.Types = map[string]identity.TypeRule{}
 			for i := 0; i+1 < len(v.Content); i += 2 {
-				name, tv := v.Content[i].Value, v.Content[i+1]
+				kn, tv := v.Content[i], v.Content[i+1]
+				name := kn.Value
 				tp := path + ".types." + name
+				known := mapping.KnownIdentityType(mapping.IdentityType(name))
+				if !known {
+					p.add(kn.Line, tp, "not an identity type (want one of %s)", identityTypes())
+				}
 				if tv.Kind != yaml.MappingNode {
 					p.add(tv.Line, tp, "want {priority, limit}")
 					continue
 				}
 				tr := identity.DefaultRules().Types[mapping.IdentityType(name)]
-				set := false
+				ok := known
+				// Every bad field is reported, not only the first.
 				eachKey(p, tv, tp, []string{"priority", "limit"}, func(k string, x *yaml.Node) {
-					var n int
-					if err := x.Decode(&n); err != nil {
-						p.add(x.Line, tp+"."+k, "want a whole number")
+					dst, least := &tr.Priority, 0
+					if k == "limit" {
+						dst, least = &tr.Limit, 1
+					}
+					n, good := wholeNumber(p, x, tp+"."+k, least)
+					if !good {
+						ok = false
 						return
 					}
-					set = true
-					if k == "priority" {
-						tr.Priority = n
-					} else {
-						tr.Limit = n
-					}
+					*dst = n
 				})
-				if !set {
-					continue
+				if ok {
+					o.Types[name] = tr
 				}
-				if _, err := (identity.Override{Types: map[string]identity.TypeRule{name: tr}}).Apply(); err != nil {
-					p.add(tv.Line, path, "%v", err)
-					continue
-				}
-				o.Types[name] = tr
 			}
 		case "blocked":
 			o.Blocked = stringList(p, v, path+".blocked")
 		case "shared_limit":
-			if err := v.Decode(&o.SharedLimit); err != nil || o.SharedLimit < 1 {
-				p.add(v.Line, path+".shared_limit", "want a whole number of members, at least 1")
-				o.SharedLimit = 0
+			if n, ok := wholeNumber(p, v, path+".shared_limit", 1); ok {
+				o.SharedLimit = n
 			}
 		}
 	})
@@ -439,6 +439,43 @@ func parseIdentity(p *problems, n *yaml.Node, path string) identity.Rules {
 		return identity.DefaultRules()
 	}
 	return r
+}
+
+// wholeNumber reads a whole number ≥ least, written as one: a
+// fraction (2.9), a quoted string or a list is a problem naming the value as
+// written, never rounded.
+func wholeNumber(p *problems, v *yaml.Node, field string, least int) (int, bool) {
+	var n int
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int" && v.Decode(&n) == nil && n >= least {
+		return n, true
+	}
+	written := "a " + kindName(v)
+	if v.Kind == yaml.ScalarNode {
+		written = v.Value
+		if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			written = strconv.Quote(v.Value)
+		}
+	}
+	p.add(v.Line, field, "%s: want a whole number ≥ %d", written, least)
+	return 0, false
+}
+
+func kindName(v *yaml.Node) string {
+	switch v.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	return "value"
+}
+
+func identityTypes() string {
+	var names []string
+	for _, t := range mapping.IdentityTypes() {
+		names = append(names, string(t))
+	}
+	return strings.Join(names, ", ")
 }
 
 func parseSMS(p *problems, n *yaml.Node, path string) campaign.Policy {

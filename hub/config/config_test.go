@@ -110,9 +110,9 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"bad timezone", "timezone: Mars/Base\ntenants:\n  - id: a\n", []string{"hub.yaml:1: timezone: \"Mars/Base\""}},
 		{"bad id", "tenants:\n  - id: Brand A\n", []string{"hub.yaml:2: tenants[0].id: \"Brand A\""}},
 		{"no tenants", "data_dir: x\n", []string{"at least one tenant"}},
-		{"unknown identity type", "tenants:\n  - id: a\n    identity:\n      types:\n        fax: {limit: 1}\n", []string{"hub.yaml:5: tenants[0].identity: types.fax: not an identity type"}},
-		{"bad identity limit", "tenants:\n  - id: a\n    identity:\n      types:\n        phone: {limit: 0}\n", []string{"hub.yaml:5: tenants[0].identity: types.phone.limit: 0: want at least 1"}},
-		{"bad shared limit", "tenants:\n  - id: a\n    identity:\n      shared_limit: many\n", []string{"hub.yaml:4: tenants[0].identity.shared_limit: want a whole number"}},
+		{"unknown identity type", "tenants:\n  - id: a\n    identity:\n      types:\n        fax: {limit: 1}\n", []string{"hub.yaml:5: tenants[0].identity.types.fax: not an identity type"}},
+		{"bad identity limit", "tenants:\n  - id: a\n    identity:\n      types:\n        phone: {limit: 0}\n", []string{"hub.yaml:5: tenants[0].identity.types.phone.limit: 0: want a whole number ≥ 1"}},
+		{"bad shared limit", "tenants:\n  - id: a\n    identity:\n      shared_limit: many\n", []string{"hub.yaml:4: tenants[0].identity.shared_limit: many: want a whole number ≥ 1"}},
 		{"marketing template without the suffix", "tenants:\n  - id: a\n    sms:\n      templates:\n        PROMO: {marketing: true, text: \"大促\"}\n", []string{"hub.yaml:5: tenants[0].sms.templates.PROMO: a marketing template must end with the opt-out suffix \"拒收请回复R\""}},
 		{"bad allowed hours", "tenants:\n  - id: a\n    sms:\n      allowed_hours: 22:00-08:00\n", []string{"hub.yaml:4: tenants[0].sms.allowed_hours:", "must start before it ends"}},
 		{"unknown identity setting", "tenants:\n  - id: a\n    identity:\n      limits: {}\n", []string{"hub.yaml:4: tenants[0].identity.limits: unknown setting"}},
@@ -133,6 +133,64 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 				t.Errorf("error echoes a secret: %q", err)
 			}
 		})
+	}
+}
+
+// Identity rules' numbers are whole as written: a fraction is reported with
+// its value, never truncated, and every bad field is reported at once.
+func TestIdentityNumbersAreWhole(t *testing.T) {
+	t.Parallel()
+	const head = "tenants:\n  - id: a\n    identity:\n"
+	tests := []struct {
+		name, yaml string
+		want       []string // every problem, exactly
+	}{
+		{"fractional limit", "      types:\n        wechat_unionid: {limit: 2.9}\n",
+			[]string{"hub.yaml:5: tenants[0].identity.types.wechat_unionid.limit: 2.9: want a whole number ≥ 1"}},
+		{"fraction below one", "      types:\n        phone:\n          limit: 0.5\n",
+			[]string{"hub.yaml:6: tenants[0].identity.types.phone.limit: 0.5: want a whole number ≥ 1"}},
+		{"fractional priority", "      types:\n        phone: {priority: 3.7}\n",
+			[]string{"hub.yaml:5: tenants[0].identity.types.phone.priority: 3.7: want a whole number ≥ 0"}},
+		{"fractional shared limit", "      shared_limit: 2.5\n",
+			[]string{"hub.yaml:4: tenants[0].identity.shared_limit: 2.5: want a whole number ≥ 1"}},
+		{"whole float", "      shared_limit: 3.0\n",
+			[]string{"hub.yaml:4: tenants[0].identity.shared_limit: 3.0: want a whole number ≥ 1"}},
+		{"quoted", "      types:\n        phone: {limit: \"2\"}\n",
+			[]string{`hub.yaml:5: tenants[0].identity.types.phone.limit: "2": want a whole number ≥ 1`}},
+		{"list", "      shared_limit: [1]\n",
+			[]string{"hub.yaml:4: tenants[0].identity.shared_limit: a list: want a whole number ≥ 1"}},
+		{"every bad field", "      types:\n        member_card: {limit: -1, priority: -5}\n        fax: {limit: 1.5}\n      shared_limit: 0\n", []string{
+			"hub.yaml:5: tenants[0].identity.types.member_card.limit: -1: want a whole number ≥ 1",
+			"hub.yaml:5: tenants[0].identity.types.member_card.priority: -5: want a whole number ≥ 0",
+			"hub.yaml:6: tenants[0].identity.types.fax: not an identity type",
+			"hub.yaml:6: tenants[0].identity.types.fax.limit: 1.5: want a whole number ≥ 1",
+			"hub.yaml:7: tenants[0].identity.shared_limit: 0: want a whole number ≥ 1",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Parse([]byte(head+tt.yaml), "hub.yaml", env(nil))
+			if err == nil {
+				t.Fatal("parsed a bad config")
+			}
+			got := strings.Split(err.Error(), "\n")
+			if len(got) != len(tt.want) {
+				t.Errorf("got %d problems, want %d:\n%v", len(got), len(tt.want), err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	c, err := config.Parse([]byte(head+"      types:\n        phone: {priority: 0, limit: 0x2}\n      shared_limit: 7\n"), "hub.yaml", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Tenants[0].Identity; r.Types["phone"].Priority != 0 || r.Types["phone"].Limit != 2 || r.SharedLimit != 7 {
+		t.Fatalf("identity rules = %+v", r)
 	}
 }
 

@@ -39,13 +39,27 @@ func TestKey(t *testing.T) {
 	}
 }
 
+// blockedCase is an identity and whether the rules drop it as blocked.
+type blockedCase struct {
+	id      mapping.Identity
+	blocked bool
+}
+
+// checkBlocked reports every case the rules get wrong; what names the rules.
+func checkBlocked(t *testing.T, what string, r identity.Rules, cases []blockedCase) {
+	t.Helper()
+	for _, tc := range cases {
+		_, _, err := r.Key([]byte("s"), tc.id)
+		if got := errors.Is(err, identity.ErrBlocked); got != tc.blocked {
+			t.Errorf("%s: Key(%v): blocked = %v (%v), want %v", what, tc.id, got, err, tc.blocked)
+		}
+	}
+}
+
 func TestBlocked(t *testing.T) {
 	t.Parallel()
 	r := identity.DefaultRules()
-	for _, tc := range []struct {
-		id      mapping.Identity
-		blocked bool
-	}{
+	checkBlocked(t, "defaults", r, []blockedCase{
 		{mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wx1", Value: "null"}, true},
 		{mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wx1", Value: "UNDEFINED"}, true},
 		{mapping.Identity{Type: mapping.IDMemberCard, Scope: "brand", Value: "0"}, true},
@@ -56,12 +70,7 @@ func TestBlocked(t *testing.T) {
 		{mapping.Identity{Type: mapping.IDPhone, Value: "13800000000"}, true},
 		{mapping.Identity{Type: mapping.IDPhone, Value: "13912345670"}, false},
 		{mapping.Identity{Type: mapping.IDWechatOpenID, Scope: "wx1", Value: "o-123"}, false},
-	} {
-		_, _, err := r.Key([]byte("s"), tc.id)
-		if got := errors.Is(err, identity.ErrBlocked); got != tc.blocked {
-			t.Errorf("Key(%v): blocked = %v (%v), want %v", tc.id, got, err, tc.blocked)
-		}
-	}
+	})
 	for _, bad := range []mapping.Identity{
 		{Type: mapping.IDPhone, Value: "12345"},
 		{Type: mapping.IDWechatOpenID, Value: "o1"},
@@ -80,18 +89,56 @@ func TestBlocked(t *testing.T) {
 	}
 }
 
+// A tenant's blocked phone blocks that phone however either is written;
+// other blocked values keep matching as written.
+func TestBlockedPhoneInAnyForm(t *testing.T) {
+	t.Parallel()
+	for _, blocked := range []string{"139-0571-6666", "+8613905716666", "13905716666", "(+86) 139 0571 6666", "0086 139.0571.6666", "１３９０５７１６６６６"} {
+		r, err := identity.Override{Blocked: []string{blocked, "C-DEMO", "4000000000"}}.Apply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBlocked(t, fmt.Sprintf("blocked %q", blocked), r, []blockedCase{
+			{mapping.Identity{Type: mapping.IDPhone, Value: "13905716666"}, true},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "+86 139-0571-6666"}, true},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "8613905716666"}, true},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "(86)139 0571 6666"}, true},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "13905716667"}, false},
+			{mapping.Identity{Type: mapping.IDPhone, Value: "+85213905716666"}, false},
+			// The defaults still block, and non-phone values still match as written.
+			{mapping.Identity{Type: mapping.IDPhone, Value: "138-0013-8000"}, true},
+			{mapping.Identity{Type: mapping.IDMemberCard, Scope: "b", Value: "c-demo"}, true},
+			{mapping.Identity{Type: mapping.IDMemberCard, Scope: "b", Value: "4000000000"}, true},
+			{mapping.Identity{Type: mapping.IDMemberCard, Scope: "b", Value: "C-DEMO-2"}, false},
+		})
+	}
+}
+
 func TestOverrideErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		o    identity.Override
-		want string
+		want []string // every problem
 	}{
-		{identity.Override{Types: map[string]identity.TypeRule{"fax": {Limit: 1}}}, "types.fax: not an identity type"},
-		{identity.Override{Types: map[string]identity.TypeRule{"phone": {Limit: 0}}}, "types.phone.limit: 0"},
-		{identity.Override{SharedLimit: -1}, "shared_limit"},
+		{identity.Override{Types: map[string]identity.TypeRule{"fax": {Limit: 1}}}, []string{"types.fax: not an identity type"}},
+		{identity.Override{Types: map[string]identity.TypeRule{"phone": {Limit: 0}}}, []string{"types.phone.limit: 0: want a whole number ≥ 1"}},
+		{identity.Override{SharedLimit: -1}, []string{"shared_limit: -1"}},
+		{identity.Override{Types: map[string]identity.TypeRule{"member_card": {Limit: -1, Priority: -5}, "fax": {Limit: 1}}, SharedLimit: -2}, []string{
+			"types.fax: not an identity type",
+			"types.member_card.priority: -5: want a whole number ≥ 0",
+			"types.member_card.limit: -1: want a whole number ≥ 1",
+			"shared_limit: -2: want a whole number ≥ 1",
+		}},
 	} {
-		if _, err := tc.o.Apply(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Apply(%+v) = %v, want %q", tc.o, err, tc.want)
+		_, err := tc.o.Apply()
+		if err == nil || strings.Count(err.Error(), "\n")+1 != len(tc.want) {
+			t.Errorf("Apply(%+v) = %v, want %d problems", tc.o, err, len(tc.want))
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("Apply(%+v) = %v, want %q", tc.o, err, w)
+			}
 		}
 	}
 	r, err := identity.Override{Types: map[string]identity.TypeRule{"phone": {Priority: 10, Limit: 1}}, SharedLimit: 9}.Apply()

@@ -3,6 +3,7 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -25,8 +26,9 @@ type Rules struct {
 	// Types gives each identifier type's priority and limit.
 	Types map[mapping.IdentityType]TypeRule
 	// Blocked values identify nobody: they are dropped from every record
-	// (compared case-insensitively, after trimming). Phones compare by their
-	// E.164 form.
+	// (compared case-insensitively, after trimming). A blocked value that is
+	// a phone number blocks that phone in any written form: both are
+	// compared by their E.164 form.
 	Blocked []string
 	// SharedLimit is the shared-identifier guard: an identifier carried by
 	// records of more than SharedLimit otherwise-unrelated members stops
@@ -82,31 +84,39 @@ type Override struct {
 	SharedLimit int `yaml:"shared_limit"`
 }
 
-// Apply returns the default rules with o's changes, or an error naming the
+// Apply returns the default rules with o's changes, or an error naming every
 // bad entry.
 func (o Override) Apply() (Rules, error) {
 	r := DefaultRules()
-	for name, tr := range o.Types {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(o.Types)) {
+		tr := o.Types[name]
 		t := mapping.IdentityType(name)
 		if !mapping.KnownIdentityType(t) {
-			return r, fmt.Errorf("types.%s: not an identity type (want one of %s)", name, typeList())
+			errs = append(errs, fmt.Errorf("types.%s: not an identity type (want one of %s)", name, typeList()))
+			continue
+		}
+		ok := true
+		if tr.Priority < 0 {
+			errs = append(errs, fmt.Errorf("types.%s.priority: %d: want a whole number ≥ 0", name, tr.Priority))
+			ok = false
 		}
 		if tr.Limit < 1 {
-			return r, fmt.Errorf("types.%s.limit: %d: want at least 1", name, tr.Limit)
+			errs = append(errs, fmt.Errorf("types.%s.limit: %d: want a whole number ≥ 1", name, tr.Limit))
+			ok = false
 		}
-		if tr.Priority < 0 {
-			return r, fmt.Errorf("types.%s.priority: %d: want 0 or more", name, tr.Priority)
+		if ok {
+			r.Types[t] = tr
 		}
-		r.Types[t] = tr
 	}
 	r.Blocked = append(r.Blocked, o.Blocked...)
 	switch {
 	case o.SharedLimit < 0:
-		return r, fmt.Errorf("shared_limit: %d: want at least 1", o.SharedLimit)
+		errs = append(errs, fmt.Errorf("shared_limit: %d: want a whole number ≥ 1", o.SharedLimit))
 	case o.SharedLimit > 0:
 		r.SharedLimit = o.SharedLimit
 	}
-	return r, nil
+	return r, errors.Join(errs...)
 }
 
 func typeList() string {
@@ -161,7 +171,7 @@ func (r *Rules) Key(salt []byte, id mapping.Identity) (Key, string, error) {
 		if err != nil {
 			return Key{}, "", fmt.Errorf("identity phone: %w", err)
 		}
-		if r.blocked(e164) || r.blocked(strings.TrimPrefix(e164, "+86")) || placeholderPhone(e164) {
+		if r.blockedPhone(e164) || placeholderPhone(e164) {
 			return Key{}, "", fmt.Errorf("identity phone: a placeholder or test number is %w", ErrBlocked)
 		}
 		return Key{Type: id.Type, Value: mapping.PhoneHash(salt, e164)}, e164, nil
@@ -178,6 +188,37 @@ func (r *Rules) blocked(v string) bool {
 		}
 	}
 	return false
+}
+
+// blockedPhone reports whether a blocked value is the phone e164 in any
+// written form: blocked values that are phone numbers are compared by their
+// E.164 form, so "139-0571-6666", "+86 139 0571 6666" and "13905716666" all
+// block +8613905716666. Values with fewer than six digits cannot be phones
+// and are not parsed.
+func (r *Rules) blockedPhone(e164 string) bool {
+	for _, b := range r.Blocked {
+		if b == e164 {
+			return true
+		}
+		if digits(b) < 6 {
+			continue
+		}
+		if n, err := mapping.NormalizePhone(b); err == nil && n == e164 {
+			return true
+		}
+	}
+	return false
+}
+
+// digits counts the decimal digits of s, full-width ones too.
+func digits(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' || r >= '０' && r <= '９' {
+			n++
+		}
+	}
+	return n
 }
 
 // placeholderPhone reports a number whose last eight digits are all the
