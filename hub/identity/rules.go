@@ -34,6 +34,27 @@ type Rules struct {
 	// records of more than SharedLimit otherwise-unrelated members stops
 	// linking and is reported.
 	SharedLimit int
+
+	// blockedPhones are the E.164 forms of the Blocked values that are
+	// phone numbers, made once by DefaultRules and Override.Apply: a sync
+	// checks every phone against them. indexed is len(Blocked) then; rules
+	// changed since are checked the slow way.
+	blockedPhones map[string]bool
+	indexed       int
+}
+
+// indexBlocked makes blockedPhones from Blocked.
+func (r *Rules) indexBlocked() {
+	r.blockedPhones = map[string]bool{}
+	for _, b := range r.Blocked {
+		if digits(b) < 6 {
+			continue
+		}
+		if n, err := mapping.NormalizePhone(b); err == nil {
+			r.blockedPhones[n] = true
+		}
+	}
+	r.indexed = len(r.Blocked)
 }
 
 // Defaults of the rules (README "Identity rules").
@@ -71,6 +92,7 @@ func DefaultRules() Rules {
 		}
 		r.Types[t] = tr
 	}
+	r.indexBlocked()
 	return r
 }
 
@@ -110,6 +132,7 @@ func (o Override) Apply() (Rules, error) {
 		}
 	}
 	r.Blocked = append(r.Blocked, o.Blocked...)
+	r.indexBlocked()
 	switch {
 	case o.SharedLimit < 0:
 		errs = append(errs, fmt.Errorf("shared_limit: %d: want a whole number ≥ 1", o.SharedLimit))
@@ -196,6 +219,9 @@ func (r *Rules) blocked(v string) bool {
 // block +8613905716666. Values with fewer than six digits cannot be phones
 // and are not parsed.
 func (r *Rules) blockedPhone(e164 string) bool {
+	if r.blockedPhones != nil && r.indexed == len(r.Blocked) {
+		return r.blockedPhones[e164] || r.blocked(e164)
+	}
 	for _, b := range r.Blocked {
 		if b == e164 {
 			return true
