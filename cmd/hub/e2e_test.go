@@ -157,8 +157,34 @@ func TestKilledSyncResumesToTheSameStore(t *testing.T) {
 	if !strings.Contains(string(out), "records read") {
 		t.Fatalf("resumed sync output: %s", out)
 	}
+	// The killed run is marked interrupted when the next one starts.
+	var statuses []string
+	rows, err := db.Query(`SELECT status FROM runs ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var st string
+		if err := rows.Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		statuses = append(statuses, st)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(statuses, ",") != "interrupted,ok" {
+		t.Errorf("runs after kill + resume: %v, want [interrupted ok]", statuses)
+	}
 	got := export(t, cfg)
 	if !bytes.Equal(got, want) {
+		gl, wl := bytes.Split(got, []byte("\n")), bytes.Split(want, []byte("\n"))
+		for i := range min(len(gl), len(wl)) {
+			if !bytes.Equal(gl[i], wl[i]) {
+				t.Errorf("first difference, member %d:\n got  %s\n want %s", i, gl[i], wl[i])
+				break
+			}
+		}
 		t.Fatalf("store after kill + resume differs from an uninterrupted run (%d vs %d bytes)", len(got), len(want))
 	}
 }
@@ -303,5 +329,43 @@ func TestConnectionsResetForgetsStoredValues(t *testing.T) {
 	}
 	if out, err := hubCmd(t.Context(), "--config", cfg, "connections", "reset", "nosuch").CombinedOutput(); err == nil || !strings.Contains(string(out), `no connection "nosuch"`) {
 		t.Fatalf("reset of an unknown connection: %v\n%s", err, out)
+	}
+}
+
+// A job runs once at a time across hub processes: a sync started while
+// another process runs the job is deferred, naming that process.
+func TestJobRunsOnceAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := syntheticConfig(t, dir, 300000)
+	first := hubCmd(t.Context(), "--config", cfg, "--log-level", "warn", "sync", "members")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = first.Process.Kill(); _ = first.Wait() }()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "data", "hub.db")+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var running int
+	for deadline := time.Now().Add(60 * time.Second); running == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "data", "hub.db")); err == nil {
+			_ = db.QueryRow(`SELECT COUNT(*) FROM runs WHERE status = 'running'`).Scan(&running)
+		}
+	}
+	if running == 0 {
+		t.Fatal("the first sync never started its run")
+	}
+	out, err := hubCmd(t.Context(), "--config", cfg, "sync", "members").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another hub process is running this job") {
+		t.Fatalf("second sync beside a running one: %v\n%s", err, out)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first sync: %v", err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM runs`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d runs recorded (%v), want the first only", n, err)
 	}
 }

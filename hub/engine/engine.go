@@ -257,10 +257,15 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 	start := e.opts.Now()
 	res := &Result{Tenant: tenant.ID, Job: job.ID}
 	runID, err := e.store.StartRun(ctx, tenant.ID, job.ID, start)
+	if errors.Is(err, store.ErrRunInProgress) {
+		return nil, &DeferredError{Job: key, Reason: "another hub process is running this job (" + err.Error() + ")"}
+	}
 	if err != nil {
 		return nil, err
 	}
+	stopBeat := e.heartbeat(ctx, runID)
 	err = e.run(ctx, tenant, job, conn, mode, res, progress)
+	stopBeat()
 	res.Duration = e.opts.Now().Sub(start)
 	rr := store.RunResult{At: e.opts.Now(), Status: "ok", Records: res.Records()}
 	var deferred *DeferredError
@@ -281,6 +286,35 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 	}
 	log.Str("tenant", tenant.ID).Str("job", job.ID).Str("status", rr.Status).Int64("records", rr.Records).Float64("took_ms", millis(res.Duration)).Msg("job run finished")
 	return res, err
+}
+
+// heartbeatEvery is how often a running run renews its lease in the store
+// (see store.Store.StartRun).
+const heartbeatEvery = 20 * time.Second
+
+// heartbeat renews a run's lease until the returned stop is called.
+func (e *Engine) heartbeat(ctx context.Context, runID int64) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := e.store.Heartbeat(ctx, runID, e.opts.Now()); err != nil && ctx.Err() == nil {
+					e.log.Warn().Err(err).Int64("run", runID).Msg("run heartbeat")
+				}
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job, conn *config.Connection, mode sdk.Mode, res *Result, progress func(Progress)) error {

@@ -27,6 +27,10 @@ var ErrNotFound = errors.New("not found")
 // (a shared or refused identifier).
 var ErrAmbiguous = errors.New("ambiguous")
 
+// ErrRunInProgress is StartRun's answer while another hub process runs the
+// job.
+var ErrRunInProgress = errors.New("a run of this job is in progress")
+
 // Store is the hub's persistence.
 type Store interface {
 	// EnsureTenant registers a tenant, creating its phone salt on first use
@@ -71,8 +75,13 @@ type Store interface {
 	// CompleteActions records the outcome of delivered actions.
 	CompleteActions(ctx context.Context, tenant string, results []OutboxResult) error
 
-	// StartRun and FinishRun record job runs.
+	// StartRun and FinishRun record job runs. A run is also the job's
+	// lease across hub processes sharing the store: StartRun refuses with
+	// ErrRunInProgress while another live process runs the job, and marks
+	// the runs of a process that is gone "interrupted". Heartbeat keeps a
+	// running run's lease fresh.
 	StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error)
+	Heartbeat(ctx context.Context, id int64, at time.Time) error
 	FinishRun(ctx context.Context, id int64, r RunResult) error
 	// Runs lists the latest runs of a tenant's jobs, newest first.
 	Runs(ctx context.Context, tenant string, limit int) ([]Run, error)

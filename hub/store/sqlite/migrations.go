@@ -285,6 +285,11 @@ var migrations = []string{
 	// assign). Records stored before have none: their groups fall back to
 	// the current member's id.
 	`ALTER TABLE sources ADD COLUMN origin TEXT;`,
+	// 6: a running run is its job's lease across hub processes sharing the
+	// store: owner is the process running it (host/pid), heartbeat_at when
+	// it last said it was alive (see StartRun).
+	`ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;`,
 }
 
 // migrateData runs the part of migration v that SQL cannot do, in the

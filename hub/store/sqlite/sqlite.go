@@ -5,6 +5,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -16,8 +17,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -37,6 +40,9 @@ type Store struct {
 
 	mu    sync.Mutex
 	salts map[string][]byte // tenant → phone salt, once read
+
+	// host and owner name this process in the runs it leases (host/pid).
+	host, owner string
 
 	stopCheckpoints func()
 }
@@ -86,6 +92,8 @@ func Open(ctx context.Context, path string, box *secret.Box, opts Options) (*Sto
 		opts.MergeLinksAt = DefaultMergeLinksAt
 	}
 	s := &Store{db: db, box: box, now: opts.Now, mergeLinksAt: opts.MergeLinksAt, salts: map[string][]byte{}}
+	s.host, _ = os.Hostname()
+	s.owner = s.host + "/" + strconv.Itoa(os.Getpid())
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate store %s: %w", path, err)
@@ -374,11 +382,83 @@ func (s *Store) SaveConfigPatch(ctx context.Context, tenant, connection string, 
 
 // StartRun implements store.Store.
 func (s *Store) StartRun(ctx context.Context, tenant, job string, at time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO runs (tenant, job, started_at, status) VALUES (?, ?, ?, 'running')`, tenant, job, at.UnixMilli())
+	var id int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		type running struct {
+			id, heartbeat int64
+			owner         string
+		}
+		var live []running
+		err := eachRow(ctx, tx, `SELECT id, owner, COALESCE(heartbeat_at, started_at) FROM runs WHERE tenant = ? AND job = ? AND status = 'running'`, []any{tenant, job}, func(r *sql.Rows) error {
+			var x running
+			err := r.Scan(&x.id, &x.owner, &x.heartbeat)
+			live = append(live, x)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, x := range live {
+			last := time.UnixMilli(x.heartbeat)
+			if s.runnerAlive(x.owner, last, at) {
+				return fmt.Errorf("%w: run %d, started by hub process %s, alive at %s", store.ErrRunInProgress, x.id, cmp.Or(x.owner, "?"), last.UTC().Format(time.RFC3339))
+			}
+			// Its process is gone (killed, or the machine stopped): the
+			// run ended where its last heartbeat says.
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?`,
+				x.heartbeat, "the hub process running it ("+cmp.Or(x.owner, "?")+") stopped before it finished", x.id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE stream_state SET status = 'interrupted' WHERE tenant = ? AND job = ? AND status = 'running'`, tenant, job); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (tenant, job, started_at, status, owner, heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?)`,
+			tenant, job, at.UnixMilli(), s.owner, at.UnixMilli())
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("start run %s/%s: %w", tenant, job, err)
 	}
-	return res.LastInsertId()
+	return id, nil
+}
+
+// staleRun is how long a run's lease lasts without a heartbeat: a run
+// whose process cannot be seen (another host) or whose pid may have been
+// reused is taken as gone after it.
+const staleRun = 2 * time.Minute
+
+// runnerAlive says whether the process that owns a run still runs it: on
+// this host, its pid is alive and it beat lately; elsewhere, it beat
+// lately.
+func (s *Store) runnerAlive(owner string, last, now time.Time) bool {
+	// This process's own: the engine keeps its runs of a job apart, so a
+	// run of ours still marked running was left by a store closed mid-run.
+	if owner == s.owner || now.Sub(last) > staleRun {
+		return false
+	}
+	host, pid, ok := strings.Cut(owner, "/")
+	if !ok || host != s.host {
+		return true
+	}
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 {
+		return false
+	}
+	err = syscall.Kill(n, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// Heartbeat implements store.Store.
+func (s *Store) Heartbeat(ctx context.Context, id int64, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`, at.UnixMilli(), id); err != nil {
+		return fmt.Errorf("heartbeat of run %d: %w", id, err)
+	}
+	return nil
 }
 
 // FinishRun implements store.Store.

@@ -3,10 +3,12 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -606,5 +608,80 @@ func TestLastRunsIsTheLatestOfEachJob(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("LastRuns(%q) = %v, want %v", tc.tenant, got, tc.want)
 		}
+	}
+}
+
+// A running run is its job's lease: StartRun refuses while the process
+// that runs it is alive and beating, and marks the runs of a process that
+// is gone (or silent too long) interrupted, with their streams.
+func TestStartRunIsALeaseAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	host, _ := os.Hostname()
+	now := time.Now()
+	// A process that certainly runs (our parent) and one that does not.
+	alive := fmt.Sprintf("%s/%d", host, os.Getppid())
+	dead := fmt.Sprintf("%s/%d", host, 1<<22+7)
+	leave := func(job, owner string, beat time.Time) int64 {
+		t.Helper()
+		r, err := s.DB().Exec(`INSERT INTO runs (tenant, job, started_at, status, owner, heartbeat_at) VALUES ('t1', ?, ?, 'running', ?, ?)`, job, beat.UnixMilli(), owner, beat.UnixMilli())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := r.LastInsertId()
+		return id
+	}
+	status := func(id int64) string {
+		t.Helper()
+		var st string
+		if err := s.DB().QueryRow(`SELECT status FROM runs WHERE id = ?`, id).Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	busy := leave("busy", alive, now)
+	if _, err := s.StartRun(ctx, "t1", "busy", now); !errors.Is(err, store.ErrRunInProgress) || !strings.Contains(err.Error(), alive) {
+		t.Fatalf("StartRun beside a live run = %v", err)
+	}
+	if status(busy) != "running" {
+		t.Fatal("the live run was touched")
+	}
+	for _, tc := range []struct {
+		job, owner string
+		beat       time.Time
+	}{
+		{"killed", dead, now},
+		{"silent", alive, now.Add(-10 * time.Minute)},
+		{"elsewhere", "other-host/42", now.Add(-10 * time.Minute)},
+	} {
+		old := leave(tc.job, tc.owner, tc.beat)
+		if err := s.SetStreamStatus(ctx, "t1", tc.job, "members", "running", ""); err != nil {
+			t.Fatal(err)
+		}
+		id, err := s.StartRun(ctx, "t1", tc.job, now)
+		if err != nil {
+			t.Fatalf("%s: StartRun = %v", tc.job, err)
+		}
+		if status(old) != "interrupted" || status(id) != "running" {
+			t.Fatalf("%s: old run %s, new run %s", tc.job, status(old), status(id))
+		}
+		var st string
+		if err := s.DB().QueryRow(`SELECT status FROM stream_state WHERE tenant = 't1' AND job = ? AND stream = 'members'`, tc.job).Scan(&st); err != nil || st != "interrupted" {
+			t.Fatalf("%s: stream status %q (%v)", tc.job, st, err)
+		}
+	}
+	// Another host's run that beats lately holds its lease.
+	leave("far", "other-host/42", now)
+	if _, err := s.StartRun(ctx, "t1", "far", now); !errors.Is(err, store.ErrRunInProgress) {
+		t.Fatalf("StartRun beside another host's live run = %v", err)
+	}
+	// A heartbeat renews the lease.
+	if err := s.Heartbeat(ctx, busy, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var beat int64
+	if err := s.DB().QueryRow(`SELECT heartbeat_at FROM runs WHERE id = ?`, busy).Scan(&beat); err != nil || beat != now.Add(time.Minute).UnixMilli() {
+		t.Fatalf("heartbeat_at = %d (%v)", beat, err)
 	}
 }
