@@ -25,6 +25,7 @@ import (
 	"github.com/channelhub/channelhub/hub/breaker"
 	"github.com/channelhub/channelhub/hub/config"
 	"github.com/channelhub/channelhub/hub/host"
+	"github.com/channelhub/channelhub/hub/periodic"
 	"github.com/channelhub/channelhub/hub/plugin"
 	"github.com/channelhub/channelhub/hub/store"
 	"github.com/channelhub/channelhub/mapping"
@@ -294,27 +295,11 @@ const heartbeatEvery = 20 * time.Second
 
 // heartbeat renews a run's lease until the returned stop is called.
 func (e *Engine) heartbeat(ctx context.Context, runID int64) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(heartbeatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := e.store.Heartbeat(ctx, runID, e.opts.Now()); err != nil && ctx.Err() == nil {
-					e.log.Warn().Err(err).Int64("run", runID).Msg("run heartbeat")
-				}
-			}
+	return periodic.Run(ctx, heartbeatEvery, func(ctx context.Context) {
+		if err := e.store.Heartbeat(ctx, runID, e.opts.Now()); err != nil && ctx.Err() == nil {
+			e.log.Warn().Err(err).Int64("run", runID).Msg("run heartbeat")
 		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
+	})
 }
 
 func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job, conn *config.Connection, mode sdk.Mode, res *Result, progress func(Progress)) error {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
+	"github.com/channelhub/channelhub/hub/periodic"
 	"github.com/channelhub/channelhub/hub/secret"
 	"github.com/channelhub/channelhub/hub/store"
 )
@@ -110,27 +111,11 @@ const checkpointEvery = 250 * time.Millisecond
 // blocks writers, so a sync's transactions do not wait for the copy and its
 // fsyncs; the WAL restarts from its beginning once a checkpoint caught up.
 func (s *Store) checkpoints(every time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				// A failed checkpoint is retried at the next tick; a
-				// writer still checkpoints itself past the threshold.
-				_, _ = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
-			}
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
+	return periodic.Run(context.Background(), every, func(ctx context.Context) {
+		// A failed checkpoint is retried at the next tick; a writer still
+		// checkpoints itself past the threshold.
+		_, _ = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+	})
 }
 
 // connector opens connections of one DSN through one driver value.
