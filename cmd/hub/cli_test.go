@@ -128,6 +128,10 @@ func TestSandboxConfigDrivesTheCLI(t *testing.T) {
 			t.Fatalf("jobs status lacks %s:\n%s", want, out)
 		}
 	}
+	// Every time in the config's time zone (streams and runs too).
+	if utc := regexp.MustCompile(`\d\d:\d\dZ\s`).FindString(out); utc != "" {
+		t.Fatalf("jobs status shows a UTC time %q:\n%s", utc, out)
+	}
 	if out := hub("connections", "check"); !strings.Contains(out, "ok   demo/wechat-oa") {
 		t.Fatalf("connections check: %s", out)
 	}
