@@ -484,10 +484,9 @@ func parseSMS(p *problems, n *yaml.Node, path string) campaign.Policy {
 		p.add(n.Line, path, "want a mapping (allowed_hours, opt_out_suffix, per_number, templates)")
 		return pol
 	}
+	// 0 is no limit.
 	whole := func(v *yaml.Node, field string, dst *int) {
-		if err := v.Decode(dst); err != nil || *dst < 0 {
-			p.add(v.Line, field, "want a whole number, 0 or more (0: no limit)")
-		}
+		*dst, _ = wholeNumber(p, v, field, 0)
 	}
 	lines := map[string]int{}
 	eachKey(p, n, path, []string{"allowed_hours", "opt_out_suffix", "per_number", "templates"}, func(key string, v *yaml.Node) {
@@ -626,9 +625,7 @@ func parseJob(p *problems, n *yaml.Node, path string) Job {
 			eachKey(p, v, field, []string{"failures", "open_for"}, func(k string, bv *yaml.Node) {
 				switch k {
 				case "failures":
-					if err := bv.Decode(&j.Breaker.Failures); err != nil || j.Breaker.Failures < 1 {
-						p.add(bv.Line, field+".failures", "want a whole number ≥ 1")
-					}
+					j.Breaker.Failures, _ = wholeNumber(p, bv, field+".failures", 1)
 				case "open_for":
 					d, err := time.ParseDuration(bv.Value)
 					if err != nil || d <= 0 {

@@ -116,6 +116,10 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"marketing template without the suffix", "tenants:\n  - id: a\n    sms:\n      templates:\n        PROMO: {marketing: true, text: \"大促\"}\n", []string{"hub.yaml:5: tenants[0].sms.templates.PROMO: a marketing template must end with the opt-out suffix \"拒收请回复R\""}},
 		{"bad allowed hours", "tenants:\n  - id: a\n    sms:\n      allowed_hours: 22:00-08:00\n", []string{"hub.yaml:4: tenants[0].sms.allowed_hours:", "must start before it ends"}},
 		{"unknown identity setting", "tenants:\n  - id: a\n    identity:\n      limits: {}\n", []string{"hub.yaml:4: tenants[0].identity.limits: unknown setting"}},
+		{"fractional sms limit", "tenants:\n  - id: a\n    sms:\n      per_number: {per_day: 2.5, per_hour: -1}\n",
+			[]string{"hub.yaml:4: tenants[0].sms.per_number.per_day: 2.5: want a whole number ≥ 0", "hub.yaml:4: tenants[0].sms.per_number.per_hour: -1: want a whole number ≥ 0"}},
+		{"fractional breaker failures", "tenants:\n  - id: a\n    connections:\n      - {id: c, connector: w}\n    jobs:\n      - {id: j, connection: c, read: [x], breaker: {failures: 1.5}}\n",
+			[]string{"hub.yaml:6: tenants[0].jobs[0].breaker.failures: 1.5: want a whole number ≥ 1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
