@@ -227,3 +227,8 @@ func connectionsWriting(t *config.Tenant, writers func(string) []string, action 
 	}
 	return out
 }
+
+// localTime renders t in the config's time zone, which schedules run in.
+func (a *app) localTime(t time.Time) string {
+	return t.In(a.cfg.Location).Format(time.RFC3339)
+}

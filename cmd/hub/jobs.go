@@ -58,10 +58,10 @@ func jobsCmd(g *globals) *cobra.Command {
 					schedule = j.Schedule
 				}
 				if !j.NextRun.IsZero() {
-					next = j.NextRun.In(a.cfg.Location).Format(time.RFC3339)
+					next = a.localTime(j.NextRun)
 				}
 				if j.LastRun != nil {
-					lastAt, lastStatus = j.LastRun.StartedAt.In(a.cfg.Location).Format(time.RFC3339), j.LastRun.Status
+					lastAt, lastStatus = a.localTime(j.LastRun.StartedAt), j.LastRun.Status
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Tenant, j.Job, j.Connection, schedule, next, lastAt, lastStatus)
 			}
@@ -69,13 +69,13 @@ func jobsCmd(g *globals) *cobra.Command {
 			for _, s := range states {
 				updated := "-"
 				if !s.UpdatedAt.IsZero() {
-					updated = s.UpdatedAt.In(a.cfg.Location).Format(time.RFC3339)
+					updated = a.localTime(s.UpdatedAt)
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Tenant, s.Job, s.Stream, s.Status, s.Records, updated, s.LastError)
 			}
 			fmt.Fprintln(tw, "\nRUN\tTENANT\tJOB\tSTATUS\tRECORDS\tSTARTED\tERROR")
 			for _, r := range runs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Tenant, r.Job, r.Status, r.Records, r.StartedAt.In(a.cfg.Location).Format(time.RFC3339), r.Error)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Tenant, r.Job, r.Status, r.Records, a.localTime(r.StartedAt), r.Error)
 			}
 			if len(outbox) > 0 {
 				fmt.Fprintln(tw, "\nwrite-back outbox\nTENANT\tCONNECTION\tACTION\tPENDING\tDELIVERED\tFAILED\tREFUSED\tNOTE")
@@ -144,7 +144,7 @@ func jobsCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tCONNECTION\tACTION\tMEMBER\tATTEMPTS\tUPDATED\tLAST ERROR")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ID, e.Connection, e.Action, e.MemberID, e.Attempts, e.UpdatedAt.In(a.cfg.Location).Format(time.RFC3339), e.LastError)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", e.ID, e.Connection, e.Action, e.MemberID, e.Attempts, a.localTime(e.UpdatedAt), e.LastError)
 			}
 			return tw.Flush()
 		},

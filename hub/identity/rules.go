@@ -36,11 +36,9 @@ type Rules struct {
 	SharedLimit int
 
 	// blockedPhones are the E.164 forms of the Blocked values that are
-	// phone numbers, made once by DefaultRules and Override.Apply: a sync
-	// checks every phone against them. indexed is len(Blocked) then; rules
-	// changed since are checked the slow way.
+	// phone numbers, made once by DefaultRules and Override.Apply (which
+	// are where Blocked is set): a sync checks every phone against them.
 	blockedPhones map[string]bool
-	indexed       int
 }
 
 // indexBlocked makes blockedPhones from Blocked.
@@ -54,7 +52,6 @@ func (r *Rules) indexBlocked() {
 			r.blockedPhones[n] = true
 		}
 	}
-	r.indexed = len(r.Blocked)
 }
 
 // Defaults of the rules (README "Identity rules").
@@ -216,24 +213,10 @@ func (r *Rules) blocked(v string) bool {
 // blockedPhone reports whether a blocked value is the phone e164 in any
 // written form: blocked values that are phone numbers are compared by their
 // E.164 form, so "139-0571-6666", "+86 139 0571 6666" and "13905716666" all
-// block +8613905716666. Values with fewer than six digits cannot be phones
-// and are not parsed.
+// block +8613905716666 (indexBlocked: values with fewer than six digits
+// cannot be phones and are not parsed).
 func (r *Rules) blockedPhone(e164 string) bool {
-	if r.blockedPhones != nil && r.indexed == len(r.Blocked) {
-		return r.blockedPhones[e164] || r.blocked(e164)
-	}
-	for _, b := range r.Blocked {
-		if b == e164 {
-			return true
-		}
-		if digits(b) < 6 {
-			continue
-		}
-		if n, err := mapping.NormalizePhone(b); err == nil && n == e164 {
-			return true
-		}
-	}
-	return false
+	return r.blockedPhones[e164] || r.blocked(e164)
 }
 
 // digits counts the decimal digits of s, full-width ones too.

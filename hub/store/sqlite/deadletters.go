@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/channelhub/channelhub/hub/store"
 	"github.com/channelhub/channelhub/sdk"
@@ -118,19 +120,24 @@ func (s *Store) sealDeadLetters(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// eraseDeadLetters deletes the dead letters of an erased person's records
-// and returns how many.
-func (a *applier) eraseDeadLetters(records []*gnode) (int, error) {
+// deleteOfRecords deletes the rows of table (dead_letters,
+// identity_journal) that name one of records by connection, stream and
+// record id, and returns how many.
+func (a *applier) deleteOfRecords(table string, records []*gnode) (int, error) {
 	var n int64
-	for _, r := range records {
-		res, err := a.execResult(`DELETE FROM dead_letters WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`,
-			a.tenant, r.ref.conn, r.ref.stream, r.ref.id)
+	for part := range slices.Chunk(records, 300) {
+		args := []any{a.tenant}
+		for _, r := range part {
+			args = append(args, r.ref.conn, r.ref.stream, r.ref.id)
+		}
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(part)), ",")
+		res, err := a.execResult(`DELETE FROM `+table+` WHERE tenant = ? AND (connection, stream, record_id) IN (VALUES `+rows+`)`, args...)
 		if err != nil {
-			return 0, fmt.Errorf("erase dead letters: %w", err)
+			return 0, fmt.Errorf("erase %s: %w", table, err)
 		}
 		k, err := res.RowsAffected()
 		if err != nil {
-			return 0, fmt.Errorf("erase dead letters: %w", err)
+			return 0, fmt.Errorf("erase %s: %w", table, err)
 		}
 		n += k
 	}

@@ -318,21 +318,14 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 				*q.n = n
 			}
 		}
-		if out.DeadLetters, err = a.eraseDeadLetters(records); err != nil {
+		if out.DeadLetters, err = a.deleteOfRecords("dead_letters", records); err != nil {
 			return err
 		}
 		// Other members' journal entries that name the person's records
 		// (a merge or link their record once caused) go too: record ids
 		// are often the person's platform ids.
-		for part := range slices.Chunk(records, 300) {
-			refs := []any{tenant}
-			for _, n := range part {
-				refs = append(refs, n.ref.conn, n.ref.stream, n.ref.id)
-			}
-			rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(part)), ",")
-			if err := a.exec(`DELETE FROM identity_journal WHERE tenant = ? AND (connection, stream, record_id) IN (VALUES `+rows+`)`, refs...); err != nil {
-				return fmt.Errorf("erase: journal: %w", err)
-			}
+		if _, err := a.deleteOfRecords("identity_journal", records); err != nil {
+			return err
 		}
 		if err := a.exec(`UPDATE members SET erased_at = ? WHERE tenant = ? AND member_id IN (`+in+`)`, append([]any{a.at, tenant}, ids...)...); err != nil {
 			return err

@@ -473,6 +473,7 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 	}
 	founder := map[string]int64{}
 	founderGroup := map[string]int{}
+	current := map[string]bool{}
 	for i, n := range g.nodes {
 		if n.origin != "" && n.id != 0 {
 			if f, ok := founder[n.origin]; !ok || n.id < f {
@@ -487,6 +488,7 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 		if !slices.Contains(cands[gi], n.member) {
 			cands[gi] = append(cands[gi], n.member)
 		}
+		current[n.member] = true
 		note(n.member)
 	}
 	seq := map[string]int64{}
@@ -503,12 +505,6 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load members: %w", err)
-	}
-	current := map[string]bool{}
-	for _, n := range g.nodes {
-		if n.member != "" {
-			current[n.member] = true
-		}
 	}
 	// An origin counts when it is one of the component's members, or an
 	// alias of one (not an erased member, not someone else's alias).

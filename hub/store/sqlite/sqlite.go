@@ -394,6 +394,8 @@ func (s *Store) StartRun(ctx context.Context, tenant, job string, at time.Time) 
 				x.heartbeat, "the hub process running it ("+cmp.Or(x.owner, "?")+") stopped before it finished", x.id); err != nil {
 				return err
 			}
+		}
+		if len(live) > 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE stream_state SET status = 'interrupted' WHERE tenant = ? AND job = ? AND status = 'running'`, tenant, job); err != nil {
 				return err
 			}
