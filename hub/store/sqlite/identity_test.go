@@ -370,6 +370,73 @@ func TestOneIDIgnoresArrivalOrder(t *testing.T) {
 	}
 }
 
+// The shared guard weighs the evidence, not the order it came in: six
+// people's records share an email (above the limit of five), and a later
+// record shows two of them are one person. In one sync the email links
+// five members and all seven records become one; arriving in two syncs, the
+// email is stopped first and must be released by the merge, or the result
+// would depend on arrival order.
+func TestSharedGuardIgnoresArrivalOrder(t *testing.T) {
+	t.Parallel()
+	email := mapping.Identity{Type: mapping.IDEmail, Value: "family@example.com"}
+	own := []mapping.Identity{
+		openid("wx-oa", "oa1"),
+		{Type: mapping.IDMiniprogramOpenID, Scope: "wx-mini", Value: "mp2"},
+		{Type: mapping.IDDouyinOpenID, Scope: "dy1", Value: "dy3"},
+		{Type: mapping.IDTaobaoOUID, Scope: "shop1", Value: "ou4"},
+		card("C5"),
+		{Type: mapping.IDXHSOpenID, Scope: "xhs1", Value: "xh6"},
+	}
+	var six []sdk.Record
+	for i, id := range own {
+		six = append(six, member(fmt.Sprintf("r%d", i+1), id, email))
+	}
+	seventh := member("r7", own[0], own[1])
+	all := append(slices.Clone(six), seventh)
+	orders := map[string][][]sdk.Record{
+		"one sync":             {all},
+		"six, then the link":   {six, {seventh}},
+		"the link, then six":   {{seventh}, six},
+		"one record at a time": nil,
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, i := range rng.Perm(len(all)) {
+		orders["one record at a time"] = append(orders["one record at a time"], []sdk.Record{all[i]})
+	}
+	var want string
+	for _, name := range []string{"one sync", "six, then the link", "the link, then six", "one record at a time"} {
+		s, _ := open(t)
+		for i, batch := range orders[name] {
+			apply(t, s, "crm", nil, batch...)
+			if name == "six, then the link" && i == 0 {
+				rep, err := s.Conflicts(t.Context(), "t1", 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(rep.Shared) != 1 || rep.Shared[0].Members != 6 {
+					t.Fatalf("%s: after six, shared = %+v; want the email stopped at 6 members", name, rep.Shared)
+				}
+			}
+		}
+		got := canonical(partition(t, s))
+		if want == "" {
+			want = got
+			if strings.Count(got, "\n") != 0 {
+				t.Fatalf("%s: partition\n%s\nwant one member: the email links five otherwise unrelated members", name, got)
+			}
+		} else if got != want {
+			t.Errorf("%s: partition\n%s\nwant\n%s", name, got, want)
+		}
+		rep, err := s.Conflicts(t.Context(), "t1", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Shared) != 0 {
+			t.Errorf("%s: shared = %+v, want none", name, rep.Shared)
+		}
+	}
+}
+
 // New links wait in links_new and are merged into links in bulk: wherever
 // a link is, it resolves the same, and is counted once.
 func TestMergedLinksResolveTheSame(t *testing.T) {

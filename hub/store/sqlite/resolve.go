@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/channelhub/channelhub/hub/identity"
@@ -28,6 +29,9 @@ type graph struct {
 	byID    map[int64]bool // stored records in nodes
 	guarded map[identity.Key]bool
 	never   identity.Never
+	// recheck holds guarded identifiers whose guard is weighed again:
+	// expand follows them, and guard keeps or releases them.
+	recheck map[identity.Key]bool
 }
 
 // settle writes the changed records whose place needs no graph work and
@@ -204,10 +208,16 @@ func (a *applier) newMember() (string, error) {
 // some identifiers) into members: it loads the graph components they touch,
 // partitions them under the tenant's rules, and writes what moved.
 func (a *applier) resolve(changed []*prepared, seeds []identity.Key) error {
+	return a.place(changed, seeds, nil)
+}
+
+// place is resolve with the guard of the identifiers in recheck weighed
+// again.
+func (a *applier) place(changed []*prepared, seeds []identity.Key, recheck map[identity.Key]bool) error {
 	if len(changed) == 0 && len(seeds) == 0 {
 		return nil
 	}
-	g := &graph{byID: map[int64]bool{}, guarded: map[identity.Key]bool{}, never: identity.Never{}}
+	g := &graph{byID: map[int64]bool{}, guarded: map[identity.Key]bool{}, never: identity.Never{}, recheck: recheck}
 	for _, p := range changed {
 		n := &gnode{ref: p.ref, kind: p.kind, xref: p.xref, keys: p.keys, p: p}
 		if p.old != nil {
@@ -247,7 +257,54 @@ func (a *applier) resolve(changed []*prepared, seeds []identity.Key) error {
 			}
 		}
 	}
-	return a.conflicts(g, res, ids)
+	if err := a.conflicts(g, res, ids); err != nil {
+		return err
+	}
+	if again := mergedGuarded(g, res); len(again) > 0 {
+		seeds := slices.Collect(maps.Keys(again))
+		slices.SortFunc(seeds, func(x, y identity.Key) int { return cmp.Compare(x.String(), y.String()) })
+		return a.place(nil, seeds, again)
+	}
+	return nil
+}
+
+// mergedGuarded returns the guarded identifiers carried by groups that
+// joined two or more members. Such a merge may leave an identifier's
+// records in no more members than the guard allows: had the evidence
+// arrived in one sync, the guard would not have stopped it, so it is
+// weighed again. Each pass that rechecks merged members, and members are
+// finite, so the passes end.
+func mergedGuarded(g *graph, res identity.Result) map[identity.Key]bool {
+	if len(g.guarded) == 0 {
+		return nil
+	}
+	first := make([]string, res.Groups)
+	merged := make([]bool, res.Groups)
+	for i, n := range g.nodes {
+		gr := res.Group[i]
+		switch {
+		case n.member == "":
+		case first[gr] == "":
+			first[gr] = n.member
+		case first[gr] != n.member:
+			merged[gr] = true
+		}
+	}
+	var out map[identity.Key]bool
+	for i, n := range g.nodes {
+		if !merged[res.Group[i]] {
+			continue
+		}
+		for _, k := range n.keys {
+			if g.guarded[k] {
+				if out == nil {
+					out = map[identity.Key]bool{}
+				}
+				out[k] = true
+			}
+		}
+	}
+	return out
 }
 
 // partitionNodes renders the graph for identity.Partition: guarded
@@ -276,7 +333,9 @@ func (a *applier) expand(g *graph, seeds []identity.Key) error {
 		}
 		err := a.loadGuarded(keyArgs(frontier), func(s string) error {
 			k, err := identity.ParseKey(s)
-			g.guarded[k] = true
+			if !g.recheck[k] {
+				g.guarded[k] = true
+			}
 			return err
 		})
 		if err != nil {
@@ -409,7 +468,8 @@ func keyArgs(keys []identity.Key) []any {
 // records than the limit is counted for the members its records would form
 // without it; above the limit it stops linking and is reported. The graph
 // holds every record of each identifier that still links (expand followed
-// them all), so the counts are exact.
+// them all), so the counts are exact. An identifier rechecked and no longer
+// above the limit is released: it links again from here on.
 func (a *applier) guard(g *graph) error {
 	limit := a.rules.SharedLimit
 	count := map[identity.Key]int{}
@@ -426,19 +486,34 @@ func (a *applier) guard(g *graph) error {
 			candidates[k] = true
 		}
 	}
-	if len(candidates) == 0 {
-		return nil
+	maps.Copy(candidates, g.recheck)
+	members := map[identity.Key]int{}
+	if len(candidates) > 0 {
+		members = a.rules.Shared(g.partitionNodes(), candidates, g.never)
 	}
-	members := a.rules.Shared(g.partitionNodes(), candidates, g.never)
-	var shared []identity.Key
+	var shared, released []identity.Key
 	for k, m := range members {
 		if m > limit {
 			shared = append(shared, k)
 		}
 	}
-	slices.SortFunc(shared, func(x, y identity.Key) int { return cmp.Compare(x.String(), y.String()) })
+	for k := range g.recheck {
+		if members[k] <= limit {
+			released = append(released, k)
+		}
+	}
+	byString := func(x, y identity.Key) int { return cmp.Compare(x.String(), y.String()) }
+	slices.SortFunc(shared, byString)
+	slices.SortFunc(released, byString)
 	for _, k := range shared {
 		g.guarded[k] = true
+		if g.recheck[k] {
+			// Still shared: only its count moves.
+			if err := a.exec(`UPDATE identity_shared SET members = ? WHERE tenant = ? AND ikey = ?`, members[k], a.tenant, k.String()); err != nil {
+				return fmt.Errorf("guard: %w", err)
+			}
+			continue
+		}
 		if err := a.exec(`INSERT OR REPLACE INTO identity_shared (tenant, ikey, members, since) VALUES (?, ?, ?, ?)`, a.tenant, k.String(), members[k], a.at); err != nil {
 			return fmt.Errorf("guard: %w", err)
 		}
@@ -447,6 +522,15 @@ func (a *applier) guard(g *graph) error {
 			return err
 		}
 		a.has.shared = true
+	}
+	for _, k := range released {
+		if err := a.exec(`DELETE FROM identity_shared WHERE tenant = ? AND ikey = ?`, a.tenant, k.String()); err != nil {
+			return fmt.Errorf("guard: release: %w", err)
+		}
+		detail := fmt.Sprintf("merges left its records in %d otherwise unrelated members (limit %d): it links again", members[k], limit)
+		if err := a.journal("released", "", "", k, recRef{}, "shared_limit", detail); err != nil {
+			return err
+		}
 	}
 	return nil
 }
