@@ -184,11 +184,17 @@ func generate(seed uint64, people int) population {
 // batch sizes, one batch per connection and stream.
 func feed(t *testing.T, s *sqlite.Store, recs []genRecord, seed uint64) {
 	t.Helper()
+	feedBatches(t, s, recs, seed, 50, 450)
+}
+
+// feedBatches is feed with syncs of lo to hi-1 records.
+func feedBatches(t *testing.T, s *sqlite.Store, recs []genRecord, seed uint64, lo, hi int) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 7))
 	recs = slices.Clone(recs)
 	rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
 	for len(recs) > 0 {
-		n := min(len(recs), 50+rng.IntN(400))
+		n := min(len(recs), lo+rng.IntN(hi-lo))
 		by := map[string][]sdk.Record{}
 		var order []string
 		for _, g := range recs[:n] {
@@ -358,9 +364,15 @@ func TestOneIDIgnoresArrivalOrder(t *testing.T) {
 	t.Parallel()
 	pop := generate(7, 500)
 	var want string
-	for run := range 3 {
+	for run := range 4 {
 		s, _ := open(t)
-		feed(t, s, pop.records, uint64(run+1))
+		if run < 3 {
+			feed(t, s, pop.records, uint64(run+1))
+		} else {
+			// Syncs of a few records each: every record resolves against
+			// what is stored, none against its batch.
+			feedBatches(t, s, pop.records, uint64(run+1), 1, 6)
+		}
 		got := canonical(partition(t, s))
 		if run == 0 {
 			want = got
