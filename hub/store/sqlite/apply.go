@@ -51,6 +51,12 @@ type applier struct {
 	res     store.BatchResult
 	// linksAdded counts the link rows this transaction inserted.
 	linksAdded int
+	// indexVersion is the tenant's index_version, which the first link or
+	// record the transaction inserts bumps (bumped says it did).
+	indexVersion int64
+	bumped       bool
+	// filter is the tenant's key filter (see keyFilters).
+	filter *keyFilter
 	// unheld are identifiers (as Key.String renders them) known to be
 	// carried by no stored record.
 	unheld map[string]bool
@@ -72,8 +78,23 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 	// which costs more than the work. The transaction itself still rolls
 	// back when ctx is cancelled, and a batch is short.
 	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}, unheld: map[string]bool{}}
-	if err := tx.QueryRowContext(a.ctx, `SELECT next_seq FROM tenants WHERE id = ?`, tenant).Scan(&a.seq); err != nil {
+	if err := tx.QueryRowContext(a.ctx, `SELECT next_seq, index_version FROM tenants WHERE id = ?`, tenant).Scan(&a.seq, &a.indexVersion); err != nil {
 		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)
+	}
+	a.filter = s.filters.get(tenant, a.indexVersion)
+	if !s.filters.ready(a.filter) {
+		// A tenant without records or links gets an empty filter: every
+		// key is unheld.
+		var empty bool
+		if err := tx.QueryRowContext(a.ctx, `SELECT NOT EXISTS (SELECT 1 FROM links WHERE tenant = ?1) AND NOT EXISTS (SELECT 1 FROM links_new WHERE tenant = ?1)
+			AND NOT EXISTS (SELECT 1 FROM sources WHERE tenant = ?1)`, tenant).Scan(&empty); err != nil {
+			return nil, fmt.Errorf("identifier links: %w", err)
+		}
+		if empty {
+			if err := s.filters.build(a.filter, 0, a.indexVersion, func(func(string) bool) error { return nil }); err != nil {
+				return nil, err
+			}
+		}
 	}
 	salt, err := s.salt(ctx, tenant)
 	if err != nil {
@@ -429,11 +450,19 @@ func (a *applier) fileReceipt(conn string, c *sdk.Receipt) error {
 // loadStored returns the stored hash, member and keys of a batch's records.
 func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 	out := map[string]stored{}
-	ids := make([]any, 0, len(b.Records))
+	refs := make([]any, 0, len(b.Records))
 	for _, r := range b.Records {
-		ids = append(ids, r.ID)
+		refs = append(refs, refKey(b.Connection, b.Stream, r.ID))
 	}
-	err := a.inChunks(ids, func(part []any) error {
+	refs, err := a.filterUnheld(refs)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]any, len(refs))
+	for i, ref := range refs {
+		ids[i] = ref.(string)[len(refKey(b.Connection, b.Stream, "")):]
+	}
+	err = a.inChunks(ids, func(part []any) error {
 		args := append([]any{a.tenant, b.Connection, b.Stream}, part...)
 		return a.each(`SELECT id, record_id, hash, member_id, COALESCE(origin, ''), keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
 			args, func(r *sql.Rows) error {
@@ -536,7 +565,7 @@ func (a *applier) write(p *prepared, member string) error {
 		if src, err = a.nextSource(); err != nil {
 			return err
 		}
-		if err := a.insertRows(insertSources, sourceCols, a.sourceRow(p, member, src)); err != nil {
+		if err := a.insertSources(a.sourceRow(p, member, src)); err != nil {
 			return fmt.Errorf("record %s: %w", r.ID, err)
 		}
 	} else {
@@ -561,9 +590,105 @@ func (a *applier) write(p *prepared, member string) error {
 
 // insertLinks inserts link rows (tenant, ikey, src) into links_new.
 func (a *applier) insertLinks(rows []any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(rows)/linkCols)
+	for i := 1; i < len(rows); i += linkCols {
+		keys = append(keys, rows[i].(string))
+	}
+	if err := a.indexed(keys); err != nil {
+		return err
+	}
 	a.linksAdded += len(rows) / linkCols
 	return a.insertRows(insertLinks, linkCols, rows)
 }
+
+// insertSources inserts sources rows (sourceRow).
+func (a *applier) insertSources(rows []any) error {
+	refs := make([]string, 0, len(rows)/sourceCols)
+	for i := 0; i < len(rows); i += sourceCols {
+		refs = append(refs, refKey(rows[i+2].(string), rows[i+3].(string), rows[i+4].(string)))
+	}
+	if err := a.indexed(refs); err != nil {
+		return err
+	}
+	return a.insertRows(insertSources, sourceCols, rows)
+}
+
+// refKey is a record's key in the key filter: it starts with a byte no
+// identifier key starts with.
+func refKey(conn, stream, id string) string { return "\x00" + conn + "\x1f" + stream + "\x1f" + id }
+
+// indexed adds keys (identifier keys of new links, refKeys of new records)
+// to the tenant's key filter and, the first time in a transaction, bumps
+// the tenant's index_version, which tells every other filter of the tenant
+// that it no longer holds every key.
+func (a *applier) indexed(keys []string) error {
+	from := a.indexVersion
+	if !a.bumped {
+		if err := a.exec(`UPDATE tenants SET index_version = index_version + 1 WHERE id = ?`, a.tenant); err != nil {
+			return err
+		}
+		a.indexVersion++
+		a.bumped = true
+	}
+	a.s.filters.added(a.filter, keys, from, a.indexVersion)
+	return nil
+}
+
+// filterUnheld returns those of keys (identifier keys, refKeys) the
+// tenant's key filter may hold, all of them without a filter. Once a run
+// without one has looked up as many keys as half the store's records, it
+// makes one from the index: a scan that costs about what those lookups
+// did.
+func (a *applier) filterUnheld(keys []any) ([]any, error) {
+	maybe, build := a.s.filters.maybeHeld(a.filter, keys)
+	if !build {
+		return maybe, nil
+	}
+	var records int
+	if err := a.tx.QueryRowContext(a.ctx, `SELECT COALESCE(MAX(id), 0) FROM sources`).Scan(&records); err != nil {
+		return nil, fmt.Errorf("count records: %w", err)
+	}
+	if a.s.filters.probes(a.filter) < records/2 {
+		return maybe, nil
+	}
+	err := a.s.filters.build(a.filter, 4*records, a.indexVersion, func(add func(string) bool) error {
+		err := a.each(`SELECT ikey FROM links WHERE tenant = ?1 UNION ALL SELECT ikey FROM links_new WHERE tenant = ?1`, []any{a.tenant}, func(r *sql.Rows) error {
+			var k string
+			if err := r.Scan(&k); err != nil {
+				return err
+			}
+			if !add(k) {
+				return errFilterFull
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return a.each(`SELECT connection, stream, record_id FROM sources WHERE tenant = ?`, []any{a.tenant}, func(r *sql.Rows) error {
+			var conn, stream, id string
+			if err := r.Scan(&conn, &stream, &id); err != nil {
+				return err
+			}
+			if !add(refKey(conn, stream, id)) {
+				return errFilterFull
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("key filter: %w", err)
+	}
+	maybe, _ = a.s.filters.maybeHeld(a.filter, keys)
+	return maybe, nil
+}
+
+// errFilterFull stops the scan that builds a key filter too large to keep
+// (build then returns nil).
+var errFilterFull = errors.New("key filter full")
 
 // unlink removes the link between an identifier and a record, wherever it
 // is (links or links_new: migration 3).

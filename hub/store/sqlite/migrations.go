@@ -290,6 +290,10 @@ var migrations = []string{
 	// it last said it was alive (see StartRun).
 	`ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;`,
+	// 7: index_version changes with every transaction that adds identifier
+	// links or records to the tenant, so that a process's key filter (see
+	// keyFilters) knows when some it did not see were added.
+	`ALTER TABLE tenants ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrateData runs the part of migration v that SQL cannot do, in the

@@ -89,7 +89,11 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 		}
 	}
 	owners := map[string][]string{}
-	err := a.inChunks(keys, func(part []any) error {
+	keys, err := a.filterUnheld(keys)
+	if err != nil {
+		return nil, err
+	}
+	err = a.inChunks(keys, func(part []any) error {
 		args := append([]any{a.tenant}, part...)
 		return a.each(`SELECT l.ikey, s.member_id FROM identifier_links l JOIN sources s ON s.id = l.src
 			WHERE l.tenant = ? AND l.ikey IN (`+placeholders(len(part))+`) GROUP BY l.ikey, s.member_id`, args, func(r *sql.Rows) error {
@@ -177,7 +181,7 @@ func (a *applier) insertNew(placed []settled) error {
 	if err := a.insertRows(insertMembers, memberCols, members); err != nil {
 		return fmt.Errorf("create members: %w", err)
 	}
-	if err := a.insertRows(insertSources, sourceCols, sources); err != nil {
+	if err := a.insertSources(sources); err != nil {
 		return fmt.Errorf("records: %w", err)
 	}
 	if err := a.insertLinks(links); err != nil {

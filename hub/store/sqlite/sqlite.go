@@ -42,6 +42,8 @@ type Store struct {
 	mu    sync.Mutex
 	salts map[string][]byte // tenant → phone salt, once read
 
+	filters keyFilters
+
 	// host and owner name this process in the runs it leases (host/pid).
 	host, owner string
 
@@ -57,6 +59,11 @@ type Options struct {
 	// MergeLinksAt is how many new identifier links wait in links_new
 	// before they are merged into links; default 50,000 (DefaultMergeLinksAt).
 	MergeLinksAt int
+	// KeyFilterAfter is how many identifiers the store looks up in the
+	// index, for a tenant that has links but no key filter, before it
+	// builds one from the index (and only once that is also half the
+	// store's records); default 100,000. -1 turns key filters off.
+	KeyFilterAfter int
 }
 
 // Open opens (creating if needed) the database file at path and applies
@@ -92,7 +99,7 @@ func Open(ctx context.Context, path string, box *secret.Box, opts Options) (*Sto
 	if opts.MergeLinksAt <= 0 {
 		opts.MergeLinksAt = DefaultMergeLinksAt
 	}
-	s := &Store{db: db, box: box, now: opts.Now, mergeLinksAt: opts.MergeLinksAt, salts: map[string][]byte{}}
+	s := &Store{db: db, box: box, now: opts.Now, mergeLinksAt: opts.MergeLinksAt, salts: map[string][]byte{}, filters: newKeyFilters(opts.KeyFilterAfter)}
 	s.host, _ = os.Hostname()
 	s.owner = s.host + "/" + strconv.Itoa(os.Getpid())
 	if err := s.migrate(ctx); err != nil {

@@ -28,6 +28,17 @@ func open(t *testing.T) (*sqlite.Store, string) {
 func openWith(t *testing.T, opts sqlite.Options) (*sqlite.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hub.db")
+	s := reopen(t, path, opts)
+	if _, err := s.EnsureTenant(t.Context(), "t1", []byte("salt")); err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+// reopen opens a store on path, a new file or one another store uses (as
+// another hub process would), closed when the test ends.
+func reopen(t *testing.T, path string, opts sqlite.Options) *sqlite.Store {
+	t.Helper()
 	box, err := secret.New(bytes.Repeat([]byte{1}, secret.KeySize))
 	if err != nil {
 		t.Fatal(err)
@@ -37,10 +48,7 @@ func openWith(t *testing.T, opts sqlite.Options) (*sqlite.Store, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.EnsureTenant(t.Context(), "t1", []byte("salt")); err != nil {
-		t.Fatal(err)
-	}
-	return s, path
+	return s
 }
 
 func member(id string, ids ...mapping.Identity) sdk.Record {

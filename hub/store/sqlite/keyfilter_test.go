@@ -1,0 +1,76 @@
+package sqlite_test
+
+import (
+	"testing"
+
+	"github.com/channelhub/channelhub/hub/store/sqlite"
+	"github.com/channelhub/channelhub/mapping"
+)
+
+// A store's key filter answers "unheld" without the index only while no
+// one else added links: a record another process linked is found, and
+// the records join.
+func TestKeyFilterSeesLinksOthersAdded(t *testing.T) {
+	t.Parallel()
+	a, path := open(t)
+	b := reopen(t, path, sqlite.Options{})
+	apply(t, a, "oa", nil, member("r1", openid("wx1", "o1"), union("u1")))
+	if !a.KeyFilterReady("t1") {
+		t.Fatal("no key filter after a first sync into an empty tenant")
+	}
+	// Another process stores a record with a phone a's filter never saw.
+	mini := mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxmini", Value: "m2"}
+	apply(t, b, "mini", nil, member("r2", phone("13912345678"), mini))
+	// a's next record carries that phone and a's own openid: it must find
+	// r2 through the phone, not take the phone for unheld.
+	apply(t, a, "crm", nil, member("r3", openid("wx1", "o1"), phone("+86 139 1234 5678")))
+	m1, m2, m3 := memberOf(t, a, openid("wx1", "o1")), memberOf(t, a, mini), memberOf(t, a, phone("13912345678"))
+	if m1 != m2 || m2 != m3 {
+		t.Fatalf("members %s, %s, %s; want one: r3 links r1 (openid) and r2 (phone)", m1, m2, m3)
+	}
+	// The stale filter went; a run large enough builds one again from the
+	// index.
+	if a.KeyFilterReady("t1") {
+		t.Fatal("a kept a filter that misses links another store added")
+	}
+}
+
+// The same holds for records: a record another process stored is found
+// and updated, not taken for new.
+func TestKeyFilterSeesRecordsOthersAdded(t *testing.T) {
+	t.Parallel()
+	a, path := open(t)
+	b := reopen(t, path, sqlite.Options{})
+	apply(t, a, "oa", nil, member("r1", openid("wx1", "o1")))
+	apply(t, b, "oa", nil, member("r2", openid("wx1", "o2")))
+	res := apply(t, a, "oa", nil, member("r2", openid("wx1", "o2"), union("u2")))
+	if res.Written != 1 || res.NewMembers != 0 {
+		t.Fatalf("second version of r2 = %+v; want it written over the one b stored", res)
+	}
+	if memberOf(t, a, union("u2")) != memberOf(t, a, openid("wx1", "o2")) {
+		t.Fatal("r2's new identifier is not on its member")
+	}
+}
+
+// A store opened on a tenant that has links builds its filter from the
+// index once a run has looked up enough keys: the filter then holds the
+// stored keys, and records still join through them.
+func TestKeyFilterBuiltFromTheIndex(t *testing.T) {
+	t.Parallel()
+	first, path := open(t)
+	apply(t, first, "oa", nil, member("r1", openid("wx1", "o1"), phone("13912345678")), member("r2", openid("wx1", "o2")))
+	s := reopen(t, path, sqlite.Options{KeyFilterAfter: 1})
+	apply(t, s, "mini", nil, member("m1", union("u9")))
+	if !s.KeyFilterReady("t1") {
+		t.Fatal("no key filter built after a run looked up more keys than KeyFilterAfter and half the records")
+	}
+	apply(t, s, "crm", nil, member("c1", phone("13912345678"), union("u1")), member("c2", openid("wx1", "o2"), union("u2")))
+	if memberOf(t, s, union("u1")) != memberOf(t, s, openid("wx1", "o1")) || memberOf(t, s, union("u2")) != memberOf(t, s, openid("wx1", "o2")) {
+		t.Fatal("records carrying stored keys did not join their members after the filter was built")
+	}
+	off := reopen(t, path, sqlite.Options{KeyFilterAfter: -1})
+	apply(t, off, "mini", nil, member("m2", union("u8")))
+	if off.KeyFilterReady("t1") {
+		t.Fatal("a key filter with KeyFilterAfter -1")
+	}
+}
