@@ -208,8 +208,9 @@ type storeRows struct {
 // writing taken away: the members, records and identifier links the sync
 // left in the store at from are read back, a group at a time, in the order
 // the sync wrote them, and inserted into a fresh store in dir in
-// transactions of the engine's group size, the links as the store writes
-// them (into links_new, merged into links at the store's threshold). Only
+// transactions of the engine's group size, the links and records' platform
+// ids as the store writes them (into links_new and record_ids_new, merged
+// at the store's threshold). Only
 // the transactions are timed. The statements are schema-agnostic (SELECT * / INSERT VALUES), so
 // the rows are the store's own whatever its columns.
 func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
@@ -265,6 +266,10 @@ func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
 		if err != nil {
 			return res, err
 		}
+		ids, err := benchRows(ctx, src, `SELECT tenant, connection, stream, record_id, id FROM sources WHERE id >= ? AND id < ? ORDER BY id`, lo, hi)
+		if err != nil {
+			return res, err
+		}
 		start := time.Now()
 		tx, err := dst.BeginTx(ctx, nil)
 		if err != nil {
@@ -273,13 +278,13 @@ func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
 		for _, t := range []struct {
 			table string
 			rows  tableRows
-		}{{"members", members}, {"sources", sources}, {"links_new", links}} {
+		}{{"members", members}, {"sources", sources}, {"record_ids_new", ids}, {"links_new", links}} {
 			if err := t.rows.insert(ctx, tx, t.table); err != nil {
 				tx.Rollback()
 				return res, fmt.Errorf("insert %s: %w", t.table, err)
 			}
 		}
-		if err := sqlite.MergeNewLinks(ctx, tx, sqlite.DefaultMergeLinksAt); err != nil {
+		if err := sqlite.MergeStaged(ctx, tx, sqlite.DefaultMergeLinksAt); err != nil {
 			tx.Rollback()
 			return res, err
 		}

@@ -49,8 +49,10 @@ type applier struct {
 	nextSrc int64
 	stmts   map[string]*sql.Stmt
 	res     store.BatchResult
-	// linksAdded counts the link rows this transaction inserted.
-	linksAdded int
+	// linksAdded counts the link rows this transaction inserted;
+	// recordsAdded says it inserted records.
+	linksAdded   int
+	recordsAdded bool
 	// indexVersion is the tenant's index_version, which the first link or
 	// record the transaction inserts bumps (bumped says it did).
 	indexVersion int64
@@ -143,7 +145,7 @@ func (s *Store) ApplyBatch(ctx context.Context, b store.Batch) (store.BatchResul
 		if err := a.applyBatch(b, pb.recs); err != nil {
 			return err
 		}
-		if err := a.mergeLinks(s.mergeLinksAt); err != nil {
+		if err := a.mergeStaged(s.mergeLinksAt); err != nil {
 			return err
 		}
 		res = a.res
@@ -464,7 +466,8 @@ func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 	}
 	err = a.inChunks(ids, func(part []any) error {
 		args := append([]any{a.tenant, b.Connection, b.Stream}, part...)
-		return a.each(`SELECT id, record_id, hash, member_id, COALESCE(origin, ''), keys FROM sources WHERE tenant = ? AND connection = ? AND stream = ? AND record_id IN (`+placeholders(len(part))+`)`,
+		return a.each(`SELECT s.id, r.record_id, s.hash, s.member_id, COALESCE(s.origin, ''), s.keys FROM source_ids r JOIN sources s ON s.id = r.src
+			WHERE r.tenant = ? AND r.connection = ? AND r.stream = ? AND r.record_id IN (`+placeholders(len(part))+`)`,
 			args, func(r *sql.Rows) error {
 				var id, keys string
 				var st stored
@@ -604,16 +607,24 @@ func (a *applier) insertLinks(rows []any) error {
 	return a.insertRows(insertLinks, linkCols, rows)
 }
 
-// insertSources inserts sources rows (sourceRow).
+// insertSources inserts sources rows (sourceRow) and their platform ids
+// into record_ids_new (migration 8).
 func (a *applier) insertSources(rows []any) error {
 	refs := make([]string, 0, len(rows)/sourceCols)
+	ids := make([]any, 0, len(rows)/sourceCols*recordIDCols)
 	for i := 0; i < len(rows); i += sourceCols {
-		refs = append(refs, refKey(rows[i+2].(string), rows[i+3].(string), rows[i+4].(string)))
+		conn, stream, id := rows[i+2].(string), rows[i+3].(string), rows[i+4].(string)
+		refs = append(refs, refKey(conn, stream, id))
+		ids = append(ids, a.tenant, conn, stream, id, rows[i])
 	}
 	if err := a.indexed(refs); err != nil {
 		return err
 	}
-	return a.insertRows(insertSources, sourceCols, rows)
+	if err := a.insertRows(insertSources, sourceCols, rows); err != nil {
+		return err
+	}
+	a.recordsAdded = true
+	return a.insertRows(insertRecordIDs, recordIDCols, ids)
 }
 
 // refKey is a record's key in the key filter: it starts with a byte no
@@ -668,7 +679,7 @@ func (a *applier) filterUnheld(keys []any) ([]any, error) {
 		if err != nil {
 			return err
 		}
-		return a.each(`SELECT connection, stream, record_id FROM sources WHERE tenant = ?`, []any{a.tenant}, func(r *sql.Rows) error {
+		return a.each(`SELECT connection, stream, record_id FROM source_ids WHERE tenant = ?`, []any{a.tenant}, func(r *sql.Rows) error {
 			var conn, stream, id string
 			if err := r.Scan(&conn, &stream, &id); err != nil {
 				return err
@@ -710,33 +721,42 @@ func (a *applier) unlink(k identity.Key, src int64) error {
 // faster than inserting straight into links.
 const DefaultMergeLinksAt = 50_000
 
-// mergeLinks merges links_new into links (MergeNewLinks) if this
-// transaction added links.
-func (a *applier) mergeLinks(atLeast int) error {
-	if a.linksAdded == 0 {
+// mergeStaged merges the staging tables (MergeStaged) if this
+// transaction added to them.
+func (a *applier) mergeStaged(atLeast int) error {
+	if a.linksAdded == 0 && !a.recordsAdded {
 		return nil
 	}
-	return MergeNewLinks(a.ctx, a.tx, atLeast)
+	return MergeStaged(a.ctx, a.tx, atLeast)
 }
 
-// MergeNewLinks moves links_new into links, in key order, when it holds at
-// least atLeast rows: each page of links is then written once per merge
-// rather than once per commit that adds a link to it. The store calls it
-// in the transaction of every batch that added links; it is exported for
-// the bench's store floor, which writes the same rows the same way.
-func MergeNewLinks(ctx context.Context, tx *sql.Tx, atLeast int) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM links_new`).Scan(&n); err != nil {
-		return fmt.Errorf("count new links: %w", err)
-	}
-	if n < atLeast {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO links SELECT tenant, ikey, src FROM links_new ORDER BY tenant, ikey, src`); err != nil {
-		return fmt.Errorf("merge new links: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM links_new`); err != nil {
-		return fmt.Errorf("merge new links: %w", err)
+// MergeStaged moves links_new into links and record_ids_new into
+// record_ids, in key order, each when it holds at least atLeast rows: each
+// page of the large index is then written once per merge rather than once
+// per commit that adds a key to it. The store calls it in the transaction
+// of every batch that added links or records; it is exported for the
+// bench's store floor, which writes the same rows the same way. A record
+// id found in both tables fails the merge: the store looks every record up
+// before it inserts one, so that would be a bug, and the transaction rolls
+// back.
+func MergeStaged(ctx context.Context, tx *sql.Tx, atLeast int) error {
+	for _, m := range []struct{ staged, into, cols, verb string }{
+		{"links_new", "links", "tenant, ikey, src", "INSERT OR IGNORE"},
+		{"record_ids_new", "record_ids", "tenant, connection, stream, record_id, src", "INSERT"},
+	} {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+m.staged).Scan(&n); err != nil {
+			return fmt.Errorf("count %s: %w", m.staged, err)
+		}
+		if n < atLeast {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.verb+` INTO `+m.into+` (`+m.cols+`) SELECT `+m.cols+` FROM `+m.staged+` ORDER BY `+m.cols); err != nil {
+			return fmt.Errorf("merge %s: %w", m.staged, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+m.staged); err != nil {
+			return fmt.Errorf("merge %s: %w", m.staged, err)
+		}
 	}
 	return nil
 }
@@ -747,8 +767,12 @@ const (
 	sourceCols    = 17
 	insertLinks   = `INSERT OR IGNORE INTO links_new (tenant, ikey, src) VALUES `
 	linkCols      = 3
-	insertMembers = `INSERT INTO members (tenant, member_id, seq, created_at) VALUES `
-	memberCols    = 4
+	// insertRecordIDs: record_ids_new's primary key refuses a record id
+	// twice in it; MergeStaged refuses one in both tables.
+	insertRecordIDs = `INSERT INTO record_ids_new (tenant, connection, stream, record_id, src) VALUES `
+	recordIDCols    = 5
+	insertMembers   = `INSERT INTO members (tenant, member_id, seq, created_at) VALUES `
+	memberCols      = 4
 )
 
 // nextSource returns a free sources id: the write lock is held, so ids

@@ -321,6 +321,11 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		if out.DeadLetters, err = a.deleteOfRecords("dead_letters", records); err != nil {
 			return err
 		}
+		for _, table := range []string{"record_ids", "record_ids_new"} {
+			if _, err := a.deleteOfRecords(table, records); err != nil {
+				return err
+			}
+		}
 		// Other members' journal entries that name the person's records
 		// (a merge or link their record once caused) go too: record ids
 		// are often the person's platform ids.

@@ -459,6 +459,20 @@ func TestMergedLinksResolveTheSame(t *testing.T) {
 	for _, at := range []int{0, 1, 150} { // 0: the default, never reached here
 		s, _ := openWith(t, sqlite.Options{MergeLinksAt: at})
 		feed(t, s, pop.records, 1)
+		// The records are found again wherever their platform ids are
+		// (record_ids or record_ids_new): a second sync changes nothing.
+		refs := map[string]bool{}
+		for _, g := range pop.records {
+			refs[g.ref()] = true
+		}
+		feed(t, s, pop.records, 2)
+		var stored, ids int
+		if err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM sources), (SELECT COUNT(*) FROM source_ids)`).Scan(&stored, &ids); err != nil {
+			t.Fatal(err)
+		}
+		if stored != len(refs) || ids != len(refs) {
+			t.Fatalf("merge at %d: %d records and %d platform ids stored after two syncs of %d", at, stored, ids, len(refs))
+		}
 		var merged, waiting int
 		if err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM links), (SELECT COUNT(*) FROM links_new)`).Scan(&merged, &waiting); err != nil {
 			t.Fatal(err)

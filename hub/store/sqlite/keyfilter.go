@@ -62,8 +62,11 @@ type keyFilter struct {
 
 const (
 	// maxFilterKeys bounds a filter's memory: the capacity of all its
-	// layers, at 16 bits a key, 64 MiB.
-	maxFilterKeys = 32 << 20
+	// layers, at 16 bits a key, 32 MiB: the filter is live heap, which the
+	// collector lets grow fourfold up to the hub's soft memory limit, so
+	// it is kept small beside that limit (peak RSS bar: 300 MB). 16M keys
+	// are a tenant of about 4.5M members with real ids.
+	maxFilterKeys = 16 << 20
 	// firstLayerKeys is the capacity of an empty filter's first layer
 	// (128 KiB).
 	firstLayerKeys = 1 << 16

@@ -597,7 +597,7 @@ func setPlatformTag(ctx context.Context, tx *sql.Tx, tenant, member, conn, tag s
 		}
 		// Hashed as ApplyBatch hashes a record: data, then its keys.
 		sum := sha256.Sum256(append(data, x.keys...))
-		if _, err := tx.ExecContext(ctx, `UPDATE sources SET data = ?, hash = ? WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET data = ?, hash = ? WHERE id = (SELECT src FROM source_ids WHERE tenant = ? AND connection = ? AND stream = ? AND record_id = ?)`,
 			data, sum[:], tenant, conn, x.stream, x.id); err != nil {
 			return err
 		}

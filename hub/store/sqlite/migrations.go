@@ -294,6 +294,37 @@ var migrations = []string{
 	// links or records to the tenant, so that a process's key filter (see
 	// keyFilters) knows when some it did not see were added.
 	`ALTER TABLE tenants ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0;`,
+	// 8: records are found by platform id through record_ids, staged in
+	// record_ids_new and merged in key order the way links are (see
+	// MergeStaged), instead of a unique index on sources: real platform ids
+	// are random, and each insert into that index, far larger than the
+	// page cache, dirtied a page of it that every commit wrote again.
+	// source_ids is what the store reads: both tables, never the same
+	// record in both.
+	`CREATE TABLE record_ids (
+		tenant TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		stream TEXT NOT NULL,
+		record_id TEXT NOT NULL,
+		src INTEGER NOT NULL,
+		PRIMARY KEY (tenant, connection, stream, record_id)
+	) WITHOUT ROWID;
+	CREATE TABLE record_ids_new (
+		tenant TEXT NOT NULL,
+		connection TEXT NOT NULL,
+		stream TEXT NOT NULL,
+		record_id TEXT NOT NULL,
+		src INTEGER NOT NULL,
+		PRIMARY KEY (tenant, connection, stream, record_id)
+	) WITHOUT ROWID;
+	INSERT INTO record_ids (tenant, connection, stream, record_id, src)
+		SELECT tenant, connection, stream, record_id, id FROM sources ORDER BY tenant, connection, stream, record_id;
+	DROP INDEX sources_record;
+	CREATE VIEW source_ids AS
+		SELECT tenant, connection, stream, record_id, src FROM record_ids
+		UNION ALL SELECT tenant, connection, stream, record_id, src FROM record_ids_new;
+	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('record_ids_new', 'record_ids_new', '50000 50000 50000 50000 1');
+	ANALYZE sqlite_schema;`,
 }
 
 // migrateData runs the part of migration v that SQL cannot do, in the
