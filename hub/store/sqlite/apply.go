@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -54,7 +55,7 @@ type applier struct {
 	linksAdded   int
 	recordsAdded bool
 	// indexVersion is the tenant's index_version, which the first link or
-	// record the transaction inserts bumps (bumped says it did).
+	// record the transaction inserts changes (bumped says it did).
 	indexVersion int64
 	bumped       bool
 	// filter is the tenant's key filter (see keyFilters).
@@ -632,16 +633,23 @@ func (a *applier) insertSources(rows []any) error {
 func refKey(conn, stream, id string) string { return "\x00" + conn + "\x1f" + stream + "\x1f" + id }
 
 // indexed adds keys (identifier keys of new links, refKeys of new records)
-// to the tenant's key filter and, the first time in a transaction, bumps
-// the tenant's index_version, which tells every other filter of the tenant
+// to the tenant's key filter and, the first time in a transaction, gives
+// the tenant's index_version a new value, which tells every other filter of the tenant
 // that it no longer holds every key.
 func (a *applier) indexed(keys []string) error {
 	from := a.indexVersion
 	if !a.bumped {
-		if err := a.exec(`UPDATE tenants SET index_version = index_version + 1 WHERE id = ?`, a.tenant); err != nil {
+		// A fresh random version, not version+1: a transaction that rolls
+		// back leaves this process's filter at the version it would have
+		// stored, which another store's next commit must not reach.
+		next := rand.Int64()
+		for next == from {
+			next = rand.Int64()
+		}
+		if err := a.exec(`UPDATE tenants SET index_version = ? WHERE id = ?`, next, a.tenant); err != nil {
 			return err
 		}
-		a.indexVersion++
+		a.indexVersion = next
 		a.bumped = true
 	}
 	a.s.filters.added(a.filter, keys, from, a.indexVersion)

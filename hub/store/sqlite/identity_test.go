@@ -382,14 +382,10 @@ func TestOneIDIgnoresArrivalOrder(t *testing.T) {
 	}
 }
 
-// The shared guard weighs the evidence, not the order it came in: six
-// people's records share an email (above the limit of five), and a later
-// record shows two of them are one person. In one sync the email links
-// five members and all seven records become one; arriving in two syncs, the
-// email is stopped first and must be released by the merge, or the result
-// would depend on arrival order.
-func TestSharedGuardIgnoresArrivalOrder(t *testing.T) {
-	t.Parallel()
+// sixSharingAnEmail returns six people's own identifiers and a record of
+// each carrying it and one email, r1 to r6: one more than the shared guard
+// lets link.
+func sixSharingAnEmail() ([]mapping.Identity, []sdk.Record) {
 	email := mapping.Identity{Type: mapping.IDEmail, Value: "family@example.com"}
 	own := []mapping.Identity{
 		openid("wx-oa", "oa1"),
@@ -403,6 +399,18 @@ func TestSharedGuardIgnoresArrivalOrder(t *testing.T) {
 	for i, id := range own {
 		six = append(six, member(fmt.Sprintf("r%d", i+1), id, email))
 	}
+	return own, six
+}
+
+// The shared guard weighs the evidence, not the order it came in: six
+// people's records share an email (above the limit of five), and a later
+// record shows two of them are one person. In one sync the email links
+// five members and all seven records become one; arriving in two syncs, the
+// email is stopped first and must be released by the merge, or the result
+// would depend on arrival order.
+func TestSharedGuardIgnoresArrivalOrder(t *testing.T) {
+	t.Parallel()
+	own, six := sixSharingAnEmail()
 	seventh := member("r7", own[0], own[1])
 	all := append(slices.Clone(six), seventh)
 	orders := map[string][][]sdk.Record{
@@ -446,6 +454,34 @@ func TestSharedGuardIgnoresArrivalOrder(t *testing.T) {
 		if len(rep.Shared) != 0 {
 			t.Errorf("%s: shared = %+v, want none", name, rep.Shared)
 		}
+	}
+}
+
+// A guarded identifier is weighed again when a record stops carrying it,
+// too: six records share an email, then one drops it; the five left are
+// what the same records stored at once make of it.
+func TestSharedGuardReleasedWhenARecordDropsIt(t *testing.T) {
+	t.Parallel()
+	own, six := sixSharingAnEmail()
+	final := slices.Clone(six)
+	final[5] = member("r6", own[5])
+
+	fresh, _ := open(t)
+	apply(t, fresh, "crm", nil, final...)
+	want := canonical(partition(t, fresh))
+
+	s, _ := open(t)
+	apply(t, s, "crm", nil, six...)
+	apply(t, s, "crm", nil, final[5])
+	if got := canonical(partition(t, s)); got != want {
+		t.Fatalf("after r6 dropped the email: partition\n%s\nwant (the same records stored at once)\n%s", got, want)
+	}
+	rep, err := s.Conflicts(t.Context(), "t1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Shared) != 0 {
+		t.Fatalf("shared = %+v, want the email released", rep.Shared)
 	}
 }
 

@@ -18,7 +18,9 @@ import (
 // It lives in the process, one per tenant, and is only used inside a write
 // transaction, which holds the database's write lock.
 // tenants.index_version says whether it is still whole: every transaction
-// that adds links or records bumps it (applier.indexed), and a filter is
+// that adds links or records gives it a new random value (applier.indexed;
+// not version+1, which a rolled-back transaction would leave this filter
+// at and the next commit elsewhere reach), and a filter is
 // used only while the version it was made at is the stored one, so what
 // another process (or another Store on the same file) added makes the
 // filter go, never gives a wrong "not stored". Keys added by a transaction

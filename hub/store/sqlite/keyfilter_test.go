@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"testing"
+	"time"
 
+	"github.com/channelhub/channelhub/hub/store"
 	"github.com/channelhub/channelhub/hub/store/sqlite"
 	"github.com/channelhub/channelhub/mapping"
+	"github.com/channelhub/channelhub/sdk"
 )
 
 // A store's key filter answers "unheld" without the index only while no
@@ -73,4 +76,56 @@ func TestKeyFilterBuiltFromTheIndex(t *testing.T) {
 	if off.KeyFilterReady("t1") {
 		t.Fatal("a key filter with KeyFilterAfter -1")
 	}
+}
+
+// failAfterIndexed makes a batch of s roll back after it inserted its
+// record and links (and so moved index_version in its transaction), as a
+// cancelled run, a failed commit or a full disk would.
+func failAfterIndexed(t *testing.T, s *sqlite.Store) {
+	t.Helper()
+	if _, err := s.DB().ExecContext(t.Context(), `CREATE TRIGGER IF NOT EXISTS inject BEFORE INSERT ON stream_state WHEN NEW.job = 'j-fail'
+		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.ApplyBatch(t.Context(), store.Batch{Tenant: "t1", Job: "j-fail", Connection: "fail", Stream: "members",
+		Records: []sdk.Record{member("f1", openid("wx1", "f1"))}, At: time.Unix(1700000100, 0)})
+	if err == nil {
+		t.Fatal("the injected failure did not fail the batch")
+	}
+}
+
+// A batch that rolls back leaves the store's filter at the version it
+// would have stored; the next version another store commits must not be
+// that one, or the filter, which lacks that store's keys, would be taken
+// for whole (with version+1 it was: r3 missed r2's phone, and r2 was
+// stored twice).
+func TestKeyFilterAfterARolledBackBatch(t *testing.T) {
+	t.Parallel()
+	t.Run("links", func(t *testing.T) {
+		a, path := open(t)
+		b := reopen(t, path, sqlite.Options{})
+		apply(t, a, "oa", nil, member("r1", openid("wx1", "o1")))
+		failAfterIndexed(t, a)
+		mini := mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "wxmini", Value: "m2"}
+		apply(t, b, "mini", nil, member("r2", phone("13912345678"), mini))
+		apply(t, a, "crm", nil, member("r3", openid("wx1", "o1"), phone("13912345678")))
+		if m1, m2 := memberOf(t, a, openid("wx1", "o1")), memberOf(t, a, mini); m1 != m2 {
+			t.Fatalf("r3 carries r1's openid and r2's phone, yet r1 is on %s and r2 on %s", m1, m2)
+		}
+	})
+	t.Run("records", func(t *testing.T) {
+		a, path := open(t)
+		b := reopen(t, path, sqlite.Options{MergeLinksAt: 1}) // b's record id goes straight to record_ids
+		apply(t, a, "oa", nil, member("r1", openid("wx1", "o1")))
+		failAfterIndexed(t, a)
+		apply(t, b, "mini", nil, member("r2", openid("wx1", "o2")))
+		apply(t, a, "mini", nil, member("r2", openid("wx1", "o2"), union("u2")))
+		var n int
+		if err := a.DB().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM sources WHERE tenant = 't1' AND connection = 'mini' AND record_id = 'r2'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("record mini/members/r2 stored %d times", n)
+		}
+	})
 }

@@ -91,3 +91,51 @@ func TestMigration4SealsAndFoldsStoredDeadLetters(t *testing.T) {
 	}
 	assertNotInFiles(t, path, "13912340005", "13912340006", "钱七", "备注")
 }
+
+// A store from before migration 8 finds records by a unique index on
+// sources. Opening it moves their platform ids to record_ids: a stored
+// record is found and updated, not stored again, and an erased one's ids
+// go with it.
+func TestMigration8FindsStoredRecords(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	apply(t, s, "crm", nil, member("r1", openid("wx", "o1")), member("r2", openid("wx", "o2")))
+	// Back to the store as migration 7 left it.
+	for _, q := range []string{`DROP VIEW source_ids`, `DROP TABLE record_ids`, `DROP TABLE record_ids_new`,
+		`CREATE UNIQUE INDEX sources_record ON sources (tenant, connection, stream, record_id)`,
+		`DELETE FROM sqlite_stat1 WHERE tbl = 'record_ids_new'`, `DELETE FROM schema_migrations WHERE version = 8`} {
+		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m := reopen(t, path, sqlite.Options{})
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := m.DB().QueryRowContext(t.Context(), q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(`SELECT COUNT(*) FROM record_ids`); n != 2 {
+		t.Fatalf("%d platform ids after migration 8, want 2", n)
+	}
+	if res := apply(t, m, "crm", nil, member("r1", openid("wx", "o1"), union("u1"))); res.Written != 1 || res.NewMembers != 0 {
+		t.Fatalf("r1 again = %+v, want it written over the stored one", res)
+	}
+	if n := count(`SELECT COUNT(*) FROM sources`); n != 2 {
+		t.Fatalf("%d records stored, want 2", n)
+	}
+	if _, err := m.Erase(t.Context(), "t1", memberOf(t, m, openid("wx", "o1")), "", func(string) []string { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT COUNT(*) FROM source_ids`); n != 1 {
+		t.Fatalf("%d platform ids after erasing r1's member, want 1", n)
+	}
+	if res := apply(t, m, "crm", nil, member("r1", openid("wx", "o1"), union("u1"))); res.Erased != 1 || count(`SELECT COUNT(*) FROM sources`) != 1 {
+		t.Fatalf("erased r1 again = %+v, want it dropped", res)
+	}
+}

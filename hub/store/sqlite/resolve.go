@@ -264,7 +264,23 @@ func (a *applier) place(changed []*prepared, seeds []identity.Key, recheck map[i
 	if err := a.conflicts(g, res, ids); err != nil {
 		return err
 	}
-	if again := mergedGuarded(g, res); len(again) > 0 {
+	again := mergedGuarded(g, res)
+	// A guarded identifier a changed record no longer carries may now be
+	// at or under the limit: weigh it again too.
+	for _, p := range changed {
+		if p.old == nil {
+			continue
+		}
+		for _, k := range p.old.keys {
+			if g.guarded[k] && !slices.Contains(p.keys, k) {
+				if again == nil {
+					again = map[identity.Key]bool{}
+				}
+				again[k] = true
+			}
+		}
+	}
+	if len(again) > 0 {
 		seeds := slices.Collect(maps.Keys(again))
 		slices.SortFunc(seeds, func(x, y identity.Key) int { return cmp.Compare(x.String(), y.String()) })
 		return a.place(nil, seeds, again)
@@ -276,7 +292,9 @@ func (a *applier) place(changed []*prepared, seeds []identity.Key, recheck map[i
 // joined two or more members. Such a merge may leave an identifier's
 // records in no more members than the guard allows: had the evidence
 // arrived in one sync, the guard would not have stopped it, so it is
-// weighed again. Each pass that rechecks merged members, and members are
+// weighed again (place adds the guarded identifiers a changed record
+// dropped, for the same reason). Only the first pass has changed records;
+// each later one follows a pass that merged members, and members are
 // finite, so the passes end.
 func mergedGuarded(g *graph, res identity.Result) map[identity.Key]bool {
 	if len(g.guarded) == 0 {
