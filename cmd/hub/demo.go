@@ -417,7 +417,7 @@ func demoErasure(ctx context.Context, a *app, tenant *config.Tenant, set *sandbo
 	if memberID == "" {
 		return "", fmt.Errorf("demo erasure: no Douyin shop member in the store")
 	}
-	res, err := a.store.Erase(ctx, tenant.ID, memberID, ActionErase, a.writers(tenant))
+	res, err := a.store.Erase(ctx, tenant.ID, memberID, ActionErase, a.writers(tenant), &tenant.Identity)
 	if err != nil {
 		return "", err
 	}

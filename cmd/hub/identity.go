@@ -114,7 +114,7 @@ func identityCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			res, err := a.store.Erase(ctx, t.ID, args[0], ActionErase, a.writers(t))
+			res, err := a.store.Erase(ctx, t.ID, args[0], ActionErase, a.writers(t), &t.Identity)
 			if err != nil {
 				return err
 			}

@@ -52,7 +52,7 @@ func TestErasureEndsDouyinMembership(t *testing.T) {
 	for _, a := range douyin.Spec.Actions {
 		spec = append(spec, a.Name)
 	}
-	res, err := st.Erase(ctx, "t1", memberID, douyin.ActionMemberErase, func(string) []string { return spec })
+	res, err := st.Erase(ctx, "t1", memberID, douyin.ActionMemberErase, func(string) []string { return spec }, nil)
 	if err != nil || !slices.Equal(res.Queued, []string{"douyin-shop"}) {
 		t.Fatalf("erase = %+v, %v: want member.erase queued for douyin-shop", res, err)
 	}

@@ -113,8 +113,10 @@ type Store interface {
 	// Erase deletes a member's data (PIPL), keeps a tombstone of salted
 	// hashes so later syncs do not bring the person back, and queues the
 	// action eraseAction for every connection of the member whose connector
-	// supports it (writers lists a connection's write actions).
-	Erase(ctx context.Context, tenant, memberID, eraseAction string, writers func(connection string) []string) (*EraseResult, error)
+	// supports it (writers lists a connection's write actions). An
+	// identifier the shared guard stopped that the member's records
+	// carried is weighed again under rules without them.
+	Erase(ctx context.Context, tenant, memberID, eraseAction string, writers func(connection string) []string, rules *identity.Rules) (*EraseResult, error)
 
 	// QueueSMS checks every recipient of an SMS send against the tenant's
 	// policy (consent, hours, frequency) and queues one ActionSMSSend per

@@ -193,14 +193,14 @@ func (s *Store) Unmerge(ctx context.Context, tenant, memberID string, id mapping
 }
 
 // Erase implements store.Store.
-func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string, writers func(string) []string) (*store.EraseResult, error) {
+func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string, writers func(string) []string, rules *identity.Rules) (*store.EraseResult, error) {
 	var out *store.EraseResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		member, err := s.liveMember(ctx, tx, tenant, memberID)
 		if err != nil {
 			return err
 		}
-		a, err := s.newApplier(ctx, tx, tenant, nil, s.now().UnixMilli())
+		a, err := s.newApplier(ctx, tx, tenant, rules, s.now().UnixMilli())
 		if err != nil {
 			return err
 		}
@@ -333,6 +333,21 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 			return err
 		}
 		if err := a.exec(`UPDATE members SET erased_at = ? WHERE tenant = ? AND member_id IN (`+in+`)`, append([]any{a.at, tenant}, ids...)...); err != nil {
+			return err
+		}
+		// A guarded identifier the person's records carried counts one
+		// member fewer now: weigh it again, as resolve does when a record
+		// drops one.
+		recheck := map[identity.Key]bool{}
+		err = a.loadGuarded(keyArgs(keys), func(s string) error {
+			k, err := identity.ParseKey(s)
+			recheck[k] = true
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := a.recheck(recheck); err != nil {
 			return err
 		}
 		return a.journal("erased", member, "", identity.Key{}, recRef{}, "pipl",

@@ -485,6 +485,32 @@ func TestSharedGuardReleasedWhenARecordDropsIt(t *testing.T) {
 	}
 }
 
+// So is one an erased person's records carried: the five left are what
+// their records stored at once make of it.
+func TestSharedGuardReleasedWhenOneIsErased(t *testing.T) {
+	t.Parallel()
+	own, six := sixSharingAnEmail()
+	fresh, _ := open(t)
+	apply(t, fresh, "crm", nil, six[:5]...)
+	want := canonical(partition(t, fresh))
+
+	s, _ := open(t)
+	apply(t, s, "crm", nil, six...)
+	if _, err := s.Erase(t.Context(), "t1", memberOf(t, s, own[5]), "", func(string) []string { return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := canonical(partition(t, s)); got != want {
+		t.Fatalf("after r6's member was erased: partition\n%s\nwant (the five stored alone)\n%s", got, want)
+	}
+	rep, err := s.Conflicts(t.Context(), "t1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Shared) != 0 {
+		t.Fatalf("shared = %+v, want the email released", rep.Shared)
+	}
+}
+
 // New links wait in links_new and are merged into links in bulk: wherever
 // a link is, it resolves the same, and is counted once.
 func TestMergedLinksResolveTheSame(t *testing.T) {
@@ -786,7 +812,7 @@ func testEraseKeepsThePersonOut(t *testing.T, opts sqlite.Options) {
 			return []string{"member.erase"}
 		}
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -852,7 +878,7 @@ func TestEraseLeavesOthersIdentifiers(t *testing.T) {
 	if dad == mom {
 		t.Fatal("setup: the family phone merged two people with their own unionids")
 	}
-	if _, err := s.Erase(ctx, "t1", mom, "", func(string) []string { return nil }); err != nil {
+	if _, err := s.Erase(ctx, "t1", mom, "", func(string) []string { return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Dad's next record with the family phone is Dad's, not the erased Mom.
@@ -886,7 +912,7 @@ func TestEraseLeavesOthersIdentifiers(t *testing.T) {
 	if named() == 0 {
 		t.Fatal("setup: X's journal does not name Y or Z")
 	}
-	if _, err := s.Erase(ctx, "t1", memberOf(t, s, card("cY")), "", func(string) []string { return nil }); err != nil {
+	if _, err := s.Erase(ctx, "t1", memberOf(t, s, card("cY")), "", func(string) []string { return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := named(); n != 0 {
@@ -915,7 +941,7 @@ func TestEraseDeletesTheMembersDeadLetters(t *testing.T) {
 	if r := apply(t, s, "wechat", nil, erasedBad, bad("oKEPT1", "page LOC-KEPT"), bad("", "page LOC-NOID")); r.DeadLettered != 3 {
 		t.Fatalf("dead-lettered %d, want 3", r.DeadLettered)
 	}
-	res, err := s.Erase(ctx, "t1", memberOf(t, s, openid("wx1", "oERASED1")), "", func(string) []string { return nil })
+	res, err := s.Erase(ctx, "t1", memberOf(t, s, openid("wx1", "oERASED1")), "", func(string) []string { return nil }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func TestMigration8FindsStoredRecords(t *testing.T) {
 	if n := count(`SELECT COUNT(*) FROM sources`); n != 2 {
 		t.Fatalf("%d records stored, want 2", n)
 	}
-	if _, err := m.Erase(t.Context(), "t1", memberOf(t, m, openid("wx", "o1")), "", func(string) []string { return nil }); err != nil {
+	if _, err := m.Erase(t.Context(), "t1", memberOf(t, m, openid("wx", "o1")), "", func(string) []string { return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(`SELECT COUNT(*) FROM source_ids`); n != 1 {

@@ -280,12 +280,19 @@ func (a *applier) place(changed []*prepared, seeds []identity.Key, recheck map[i
 			}
 		}
 	}
-	if len(again) > 0 {
-		seeds := slices.Collect(maps.Keys(again))
-		slices.SortFunc(seeds, func(x, y identity.Key) int { return cmp.Compare(x.String(), y.String()) })
-		return a.place(nil, seeds, again)
+	return a.recheck(again)
+}
+
+// recheck weighs the guard of guarded identifiers again: it resolves their
+// records with them counted anew, and releases those no longer above the
+// limit.
+func (a *applier) recheck(keys map[identity.Key]bool) error {
+	if len(keys) == 0 {
+		return nil
 	}
-	return nil
+	seeds := slices.Collect(maps.Keys(keys))
+	slices.SortFunc(seeds, func(x, y identity.Key) int { return cmp.Compare(x.String(), y.String()) })
+	return a.place(nil, seeds, keys)
 }
 
 // mergedGuarded returns the guarded identifiers carried by groups that
