@@ -81,6 +81,17 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 	// which costs more than the work. The transaction itself still rolls
 	// back when ctx is cancelled, and a batch is short.
 	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}, unheld: map[string]bool{}}
+	// A newer hub may have migrated the store since this one opened it:
+	// writing the old way then would lose what the new schema keeps (a
+	// record's platform id, say). Checked in the transaction, so no
+	// migration can come between.
+	var schema int
+	if err := tx.QueryRowContext(a.ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&schema); err != nil {
+		return nil, fmt.Errorf("schema version: %w", err)
+	}
+	if schema > len(migrations) {
+		return nil, fmt.Errorf("a newer hub upgraded the store to schema version %d since this one (which knows %d) opened it: stop this process and run the newer hub", schema, len(migrations))
+	}
 	if err := tx.QueryRowContext(a.ctx, `SELECT next_seq, index_version FROM tenants WHERE id = ?`, tenant).Scan(&a.seq, &a.indexVersion); err != nil {
 		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)
 	}

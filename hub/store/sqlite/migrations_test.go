@@ -139,3 +139,23 @@ func TestMigration8FindsStoredRecords(t *testing.T) {
 		t.Fatalf("erased r1 again = %+v, want it dropped", res)
 	}
 }
+
+// A hub process that opened the store before a newer hub migrated it
+// stops writing rather than write the old way.
+func TestOlderProcessStopsAfterANewerMigrates(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	apply(t, s, "crm", nil, member("r1", openid("wx", "o1")))
+	if _, err := s.DB().ExecContext(t.Context(), `INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, len(sqlite.Migrations())+1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.ApplyBatch(t.Context(), store.Batch{Tenant: "t1", Job: "j-crm", Connection: "crm", Stream: "members",
+		Records: []sdk.Record{member("r2", openid("wx", "o2"))}, At: time.Unix(1700000100, 0)})
+	if err == nil || !strings.Contains(err.Error(), "newer hub upgraded the store") {
+		t.Fatalf("batch after a newer migration: %v; want it refused, naming the upgrade", err)
+	}
+	var n int
+	if err := s.DB().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM sources`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d records stored (%v), want only the first", n, err)
+	}
+}
