@@ -350,6 +350,10 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		if err := a.recheck(recheck); err != nil {
 			return err
 		}
+		// The recheck may have split a member off: save the sequence.
+		if err := a.finish(); err != nil {
+			return err
+		}
 		return a.journal("erased", member, "", identity.Key{}, recRef{}, "pipl",
 			fmt.Sprintf("profile, %d records, %d orders, %d points entries and %d dead letters deleted; %d tombstones kept", out.Records, out.Orders, out.Points, out.DeadLetters, len(tombs)))
 	})

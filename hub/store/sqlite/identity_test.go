@@ -511,6 +511,38 @@ func TestSharedGuardReleasedWhenOneIsErased(t *testing.T) {
 	}
 }
 
+// A recheck after an erasure can split a member off (a new member id):
+// the member sequence it used is saved, so later members get ids of their
+// own. Phone P is stopped at six members; m1's email F joined y to it.
+// Erasing m6 releases P, which links m1..m5, and F, now between members
+// that cannot be one (y's openid and m2's share a scope), contested, puts y
+// in a member of its own.
+func TestEraseRecheckSavesTheMemberSequence(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	p := phone("139 0571 7777")
+	f := mapping.Identity{Type: mapping.IDEmail, Value: "f@example.com"}
+	apply(t, s, "crm", nil, member("m1", openid("a1", "o1"), p, f))
+	apply(t, s, "crm", nil, member("y", openid("a2", "oy"), f))
+	var five []sdk.Record
+	for i := 2; i <= 6; i++ {
+		five = append(five, member(fmt.Sprintf("m%d", i), openid(fmt.Sprintf("a%d", i), fmt.Sprintf("o%d", i)), p))
+	}
+	apply(t, s, "crm", nil, five...)
+	if memberOf(t, s, openid("a1", "o1")) != memberOf(t, s, openid("a2", "oy")) {
+		t.Fatal("setup: y not joined to m1 by the email")
+	}
+	if _, err := s.Erase(t.Context(), "t1", memberOf(t, s, openid("a6", "o6")), "", func(string) []string { return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if memberOf(t, s, openid("a1", "o1")) == memberOf(t, s, openid("a2", "oy")) {
+		t.Fatal("y still on m1's member: the erasure split nothing, the test proves nothing")
+	}
+	if res := apply(t, s, "pos", nil, member("z", union("uz"))); res.NewMembers != 1 {
+		t.Fatalf("a new member after the erasure = %+v", res)
+	}
+}
+
 // New links wait in links_new and are merged into links in bulk: wherever
 // a link is, it resolves the same, and is counted once.
 func TestMergedLinksResolveTheSame(t *testing.T) {
