@@ -263,6 +263,7 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		// family's shared phone, or a clerk's the guard stopped, is not this
 		// person's alone, and a record of someone else carrying it is not
 		// this person coming back.
+		var gone []identity.Key // identifiers no one else holds
 		for _, k := range keys {
 			var held bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM identifier_links WHERE tenant = ?1 AND ikey = ?2)
@@ -271,6 +272,7 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 			}
 			if !held {
 				tombs[keyTomb(a.salt, k)] = true
+				gone = append(gone, k)
 			}
 		}
 		for h := range tombs {
@@ -279,7 +281,9 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 			}
 		}
 		out.Tombstones = len(tombs)
-		for _, k := range keys {
+		// Never-merge pairs go with the identifiers that go: a pair between
+		// identifiers others still hold is their unmerge, which must hold.
+		for _, k := range gone {
 			if err := a.exec(`DELETE FROM identity_never WHERE tenant = ? AND (ikey = ?2 OR partner = ?2)`, tenant, k.String()); err != nil {
 				return err
 			}

@@ -543,6 +543,31 @@ func TestEraseRecheckSavesTheMemberSequence(t *testing.T) {
 	}
 }
 
+// An erasure keeps the never-merge pairs of identifiers others still
+// hold: X's records were joined by a phone X then unmerged; Y, erased
+// later, carried that phone too. A later change to X's record must not
+// join them again.
+func TestEraseKeepsOthersNeverMerge(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	p := phone("139 0571 8888")
+	apply(t, s, "crm", nil, member("r1", openid("a1", "o1"), p), member("r2", card("C1"), p))
+	if _, err := s.Unmerge(t.Context(), "t1", memberOf(t, s, openid("a1", "o1")), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if memberOf(t, s, openid("a1", "o1")) == memberOf(t, s, card("C1")) {
+		t.Fatal("setup: the unmerge split nothing")
+	}
+	apply(t, s, "mini", nil, member("r3", openid("a9", "o9"), p))
+	if _, err := s.Erase(t.Context(), "t1", memberOf(t, s, openid("a9", "o9")), "", func(string) []string { return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, "crm", nil, member("r2", card("C1"), p, mapping.Identity{Type: mapping.IDEmail, Value: "e@example.com"}))
+	if memberOf(t, s, openid("a1", "o1")) == memberOf(t, s, card("C1")) {
+		t.Fatal("the unmerged link came back after someone else carrying the phone was erased")
+	}
+}
+
 // New links wait in links_new and are merged into links in bulk: wherever
 // a link is, it resolves the same, and is counted once.
 func TestMergedLinksResolveTheSame(t *testing.T) {
