@@ -81,19 +81,16 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 	// which costs more than the work. The transaction itself still rolls
 	// back when ctx is cancelled, and a batch is short.
 	a := &applier{s: s, ctx: context.WithoutCancel(ctx), tx: tx, tenant: tenant, rules: rules, at: at, stmts: map[string]*sql.Stmt{}, unheld: map[string]bool{}}
-	// A newer hub may have migrated the store since this one opened it:
-	// writing the old way then would lose what the new schema keeps (a
-	// record's platform id, say). Checked in the transaction, so no
-	// migration can come between.
+	// schema: a newer hub may have migrated the store since this one
+	// opened it, and writing the old way then would lose what the new
+	// schema keeps (a record's platform id, say). Read in the transaction,
+	// so no migration can come between.
 	var schema int
-	if err := tx.QueryRowContext(a.ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&schema); err != nil {
-		return nil, fmt.Errorf("schema version: %w", err)
+	if err := tx.QueryRowContext(a.ctx, `SELECT next_seq, index_version, (SELECT COALESCE(MAX(version), 0) FROM schema_migrations) FROM tenants WHERE id = ?`, tenant).Scan(&a.seq, &a.indexVersion, &schema); err != nil {
+		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)
 	}
 	if schema > len(migrations) {
 		return nil, fmt.Errorf("a newer hub upgraded the store to schema version %d since this one (which knows %d) opened it: stop this process and run the newer hub", schema, len(migrations))
-	}
-	if err := tx.QueryRowContext(a.ctx, `SELECT next_seq, index_version FROM tenants WHERE id = ?`, tenant).Scan(&a.seq, &a.indexVersion); err != nil {
-		return nil, fmt.Errorf("tenant %s not registered: %w", tenant, err)
 	}
 	a.filter = s.filters.get(tenant, a.indexVersion)
 	if !s.filters.ready(a.filter) {
@@ -472,9 +469,10 @@ func (a *applier) loadStored(b store.Batch) (map[string]stored, error) {
 	if err != nil {
 		return nil, err
 	}
+	prefix := len(refKey(b.Connection, b.Stream, ""))
 	ids := make([]any, len(refs))
 	for i, ref := range refs {
-		ids[i] = ref.(string)[len(refKey(b.Connection, b.Stream, "")):]
+		ids[i] = ref.(string)[prefix:]
 	}
 	err = a.inChunks(ids, func(part []any) error {
 		args := append([]any{a.tenant, b.Connection, b.Stream}, part...)
@@ -673,37 +671,30 @@ func (a *applier) indexed(keys []string) error {
 // makes one from the index: a scan that costs about what those lookups
 // did.
 func (a *applier) filterUnheld(keys []any) ([]any, error) {
-	maybe, build := a.s.filters.maybeHeld(a.filter, keys)
-	if !build {
+	maybe, probes := a.s.filters.maybeHeld(a.filter, keys)
+	if probes == 0 {
 		return maybe, nil
 	}
 	var records int
 	if err := a.tx.QueryRowContext(a.ctx, `SELECT COALESCE(MAX(id), 0) FROM sources`).Scan(&records); err != nil {
 		return nil, fmt.Errorf("count records: %w", err)
 	}
-	if a.s.filters.probes(a.filter) < records/2 {
+	if probes < records/2 {
 		return maybe, nil
 	}
+	// Identifier keys come with an empty stream, records' platform ids
+	// with theirs (a stream is never empty).
 	err := a.s.filters.build(a.filter, 4*records, a.indexVersion, func(add func(string) bool) error {
-		err := a.each(`SELECT ikey FROM links WHERE tenant = ?1 UNION ALL SELECT ikey FROM links_new WHERE tenant = ?1`, []any{a.tenant}, func(r *sql.Rows) error {
-			var k string
-			if err := r.Scan(&k); err != nil {
+		return a.each(`SELECT ikey, '', '' FROM links WHERE tenant = ?1 UNION ALL SELECT ikey, '', '' FROM links_new WHERE tenant = ?1
+			UNION ALL SELECT connection, stream, record_id FROM source_ids WHERE tenant = ?1`, []any{a.tenant}, func(r *sql.Rows) error {
+			var k, stream, id string
+			if err := r.Scan(&k, &stream, &id); err != nil {
 				return err
+			}
+			if stream != "" {
+				k = refKey(k, stream, id)
 			}
 			if !add(k) {
-				return errFilterFull
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return a.each(`SELECT connection, stream, record_id FROM source_ids WHERE tenant = ?`, []any{a.tenant}, func(r *sql.Rows) error {
-			var conn, stream, id string
-			if err := r.Scan(&conn, &stream, &id); err != nil {
-				return err
-			}
-			if !add(refKey(conn, stream, id)) {
 				return errFilterFull
 			}
 			return nil

@@ -82,11 +82,11 @@ func TestBloomRefusesPastItsBound(t *testing.T) {
 	}
 	fs.added(grown, keys, 3, 4)
 	for name, f := range map[string]*keyFilter{"built": built, "grown": grown} {
-		if f.bloom != nil || !f.tooLarge {
+		if f.bloom != nil || !f.off {
 			t.Fatalf("%s: a filter past its bound was kept", name)
 		}
-		if maybe, build := fs.maybeHeld(f, []any{"x"}); len(maybe) != 1 || build {
-			t.Fatalf("%s: without a filter: maybe %v, build %v; want the key looked up and no build", name, maybe, build)
+		if maybe, probes := fs.maybeHeld(f, []any{"x"}); len(maybe) != 1 || probes != 0 {
+			t.Fatalf("%s: without a filter: maybe %v, probes %v; want the key looked up and no build", name, maybe, probes)
 		}
 	}
 }

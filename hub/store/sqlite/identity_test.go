@@ -428,14 +428,8 @@ func TestSharedGuardIgnoresArrivalOrder(t *testing.T) {
 		s, _ := open(t)
 		for i, batch := range orders[name] {
 			apply(t, s, "crm", nil, batch...)
-			if name == "six, then the link" && i == 0 {
-				rep, err := s.Conflicts(t.Context(), "t1", 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(rep.Shared) != 1 || rep.Shared[0].Members != 6 {
-					t.Fatalf("%s: after six, shared = %+v; want the email stopped at 6 members", name, rep.Shared)
-				}
+			if sh := shared(t, s); name == "six, then the link" && i == 0 && (len(sh) != 1 || sh[0].Members != 6) {
+				t.Fatalf("%s: after six, shared = %+v; want the email stopped at 6 members", name, sh)
 			}
 		}
 		got := canonical(partition(t, s))
@@ -447,12 +441,8 @@ func TestSharedGuardIgnoresArrivalOrder(t *testing.T) {
 		} else if got != want {
 			t.Errorf("%s: partition\n%s\nwant\n%s", name, got, want)
 		}
-		rep, err := s.Conflicts(t.Context(), "t1", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rep.Shared) != 0 {
-			t.Errorf("%s: shared = %+v, want none", name, rep.Shared)
+		if sh := shared(t, s); len(sh) != 0 {
+			t.Errorf("%s: shared = %+v, want none", name, sh)
 		}
 	}
 }
@@ -466,23 +456,34 @@ func TestSharedGuardReleasedWhenARecordDropsIt(t *testing.T) {
 	final := slices.Clone(six)
 	final[5] = member("r6", own[5])
 
-	fresh, _ := open(t)
-	apply(t, fresh, "crm", nil, final...)
-	want := canonical(partition(t, fresh))
-
 	s, _ := open(t)
 	apply(t, s, "crm", nil, six...)
 	apply(t, s, "crm", nil, final[5])
-	if got := canonical(partition(t, s)); got != want {
-		t.Fatalf("after r6 dropped the email: partition\n%s\nwant (the same records stored at once)\n%s", got, want)
+	wantReleased(t, s, "after r6 dropped the email", final)
+}
+
+// wantReleased fails unless s holds recs as a store that got them in one
+// sync would, and the guard stops nothing.
+func wantReleased(t *testing.T, s *sqlite.Store, when string, recs []sdk.Record) {
+	t.Helper()
+	fresh, _ := open(t)
+	apply(t, fresh, "crm", nil, recs...)
+	if got, want := canonical(partition(t, s)), canonical(partition(t, fresh)); got != want {
+		t.Fatalf("%s: partition\n%s\nwant (the same records stored at once)\n%s", when, got, want)
 	}
+	if sh := shared(t, s); len(sh) != 0 {
+		t.Fatalf("%s: shared = %+v, want the email released", when, sh)
+	}
+}
+
+// shared lists the identifiers the guard stops for tenant t1.
+func shared(t *testing.T, s *sqlite.Store) []store.SharedIdentifier {
+	t.Helper()
 	rep, err := s.Conflicts(t.Context(), "t1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Shared) != 0 {
-		t.Fatalf("shared = %+v, want the email released", rep.Shared)
-	}
+	return rep.Shared
 }
 
 // So is one an erased person's records carried: the five left are what
@@ -490,25 +491,12 @@ func TestSharedGuardReleasedWhenARecordDropsIt(t *testing.T) {
 func TestSharedGuardReleasedWhenOneIsErased(t *testing.T) {
 	t.Parallel()
 	own, six := sixSharingAnEmail()
-	fresh, _ := open(t)
-	apply(t, fresh, "crm", nil, six[:5]...)
-	want := canonical(partition(t, fresh))
-
 	s, _ := open(t)
 	apply(t, s, "crm", nil, six...)
 	if _, err := s.Erase(t.Context(), "t1", memberOf(t, s, own[5]), "", func(string) []string { return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := canonical(partition(t, s)); got != want {
-		t.Fatalf("after r6's member was erased: partition\n%s\nwant (the five stored alone)\n%s", got, want)
-	}
-	rep, err := s.Conflicts(t.Context(), "t1", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Shared) != 0 {
-		t.Fatalf("shared = %+v, want the email released", rep.Shared)
-	}
+	wantReleased(t, s, "after r6's member was erased", six[:5])
 }
 
 // A recheck after an erasure can split a member off (a new member id):

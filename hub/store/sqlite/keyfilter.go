@@ -58,8 +58,9 @@ type keyFilter struct {
 	version int64
 	// probes counts keys looked up in the index while there was no bloom.
 	probes int
-	// tooLarge is set when the tenant's keys exceed maxFilterKeys.
-	tooLarge bool
+	// off: the tenant gets no filter (its keys exceed the limit, or
+	// filters are off).
+	off bool
 }
 
 const (
@@ -82,7 +83,7 @@ func (fs *keyFilters) get(tenant string, version int64) *keyFilter {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.after < 0 {
-		return &keyFilter{tooLarge: true}
+		return &keyFilter{off: true}
 	}
 	f := fs.byTenant[tenant]
 	if f == nil {
@@ -103,31 +104,27 @@ func (fs *keyFilters) ready(f *keyFilter) bool {
 }
 
 // maybeHeld returns the keys (strings) that f's bloom may hold, and all of
-// them if f has none; build says f has none and the keys looked up
-// without one make it worth building.
-func (fs *keyFilters) maybeHeld(f *keyFilter, keys []any) (maybe []any, build bool) {
+// them if f has none. probes is how many keys have then been looked up
+// without a bloom, once that is enough to make one worth building; else 0.
+func (fs *keyFilters) maybeHeld(f *keyFilter, keys []any) (maybe []any, probes int) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f.bloom == nil {
-		if f.tooLarge {
-			return keys, false
+		if f.off {
+			return keys, 0
 		}
 		f.probes += len(keys)
-		return keys, f.probes >= fs.after
+		if f.probes < fs.after {
+			return keys, 0
+		}
+		return keys, f.probes
 	}
 	for _, k := range keys {
 		if f.bloom.has(k.(string)) {
 			maybe = append(maybe, k)
 		}
 	}
-	return maybe, false
-}
-
-// probes returns how many keys were looked up without f's bloom.
-func (fs *keyFilters) probes(f *keyFilter) int {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return f.probes
+	return maybe, 0
 }
 
 // build gives f a bloom of the keys fill adds, sized for about capacity,
@@ -135,7 +132,10 @@ func (fs *keyFilters) probes(f *keyFilter) int {
 // more keys than the limit allows (add then returns false, fill may stop,
 // and f never gets a bloom).
 func (fs *keyFilters) build(f *keyFilter, capacity int, version int64, fill func(add func(key string) bool) error) error {
-	if f.tooLarge {
+	fs.mu.Lock()
+	off := f.off
+	fs.mu.Unlock()
+	if off {
 		return nil
 	}
 	b := newBloom(min(max(firstLayerKeys, capacity), fs.limit/2), fs.limit)
@@ -148,7 +148,7 @@ func (fs *keyFilters) build(f *keyFilter, capacity int, version int64, fill func
 	defer fs.mu.Unlock()
 	f.probes = 0
 	if full {
-		f.tooLarge = true
+		f.off = true
 		return nil
 	}
 	if err != nil {
@@ -174,7 +174,7 @@ func (fs *keyFilters) added(f *keyFilter, keys []string, from, to int64) {
 	}
 	for _, k := range keys {
 		if !f.bloom.add(k) {
-			f.bloom, f.tooLarge = nil, true
+			f.bloom, f.off = nil, true
 			return
 		}
 	}

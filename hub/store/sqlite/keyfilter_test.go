@@ -71,6 +71,10 @@ func TestKeyFilterBuiltFromTheIndex(t *testing.T) {
 	if memberOf(t, s, union("u1")) != memberOf(t, s, openid("wx1", "o1")) || memberOf(t, s, union("u2")) != memberOf(t, s, openid("wx1", "o2")) {
 		t.Fatal("records carrying stored keys did not join their members after the filter was built")
 	}
+	// The filter holds the stored records too: r2 again is an update.
+	if res := apply(t, s, "oa", nil, member("r2", openid("wx1", "o2"), union("u2"))); res.Written != 1 || res.NewMembers != 0 {
+		t.Fatalf("r2 again after the filter was built = %+v, want it written over the stored one", res)
+	}
 	off := reopen(t, path, sqlite.Options{KeyFilterAfter: -1})
 	apply(t, off, "mini", nil, member("m2", union("u8")))
 	if off.KeyFilterReady("t1") {

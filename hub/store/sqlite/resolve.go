@@ -264,23 +264,7 @@ func (a *applier) place(changed []*prepared, seeds []identity.Key, recheck map[i
 	if err := a.conflicts(g, res, ids); err != nil {
 		return err
 	}
-	again := mergedGuarded(g, res)
-	// A guarded identifier a changed record no longer carries may now be
-	// at or under the limit: weigh it again too.
-	for _, p := range changed {
-		if p.old == nil {
-			continue
-		}
-		for _, k := range p.old.keys {
-			if g.guarded[k] && !slices.Contains(p.keys, k) {
-				if again == nil {
-					again = map[identity.Key]bool{}
-				}
-				again[k] = true
-			}
-		}
-	}
-	return a.recheck(again)
+	return a.recheck(guardedToRecheck(g, res, changed))
 }
 
 // recheck weighs the guard of guarded identifiers again: it resolves their
@@ -295,17 +279,26 @@ func (a *applier) recheck(keys map[identity.Key]bool) error {
 	return a.place(nil, seeds, keys)
 }
 
-// mergedGuarded returns the guarded identifiers carried by groups that
-// joined two or more members. Such a merge may leave an identifier's
-// records in no more members than the guard allows: had the evidence
-// arrived in one sync, the guard would not have stopped it, so it is
-// weighed again (place adds the guarded identifiers a changed record
-// dropped, for the same reason). Only the first pass has changed records;
-// each later one follows a pass that merged members, and members are
-// finite, so the passes end.
-func mergedGuarded(g *graph, res identity.Result) map[identity.Key]bool {
+// guardedToRecheck returns the guarded identifiers carried by groups that
+// joined two or more members, and those a changed record no longer
+// carries. Either may leave an identifier's records in no more members
+// than the guard allows: had the evidence arrived in one sync, the guard
+// would not have stopped it, so it is weighed again. Only the first pass
+// has changed records; each later one follows a pass that merged members,
+// and members are finite, so the passes end.
+func guardedToRecheck(g *graph, res identity.Result, changed []*prepared) map[identity.Key]bool {
 	if len(g.guarded) == 0 {
 		return nil
+	}
+	out := map[identity.Key]bool{}
+	for _, p := range changed {
+		if p.old != nil {
+			for _, k := range p.old.keys {
+				if g.guarded[k] && !slices.Contains(p.keys, k) {
+					out[k] = true
+				}
+			}
+		}
 	}
 	first := make([]string, res.Groups)
 	merged := make([]bool, res.Groups)
@@ -319,16 +312,12 @@ func mergedGuarded(g *graph, res identity.Result) map[identity.Key]bool {
 			merged[gr] = true
 		}
 	}
-	var out map[identity.Key]bool
 	for i, n := range g.nodes {
 		if !merged[res.Group[i]] {
 			continue
 		}
 		for _, k := range n.keys {
 			if g.guarded[k] {
-				if out == nil {
-					out = map[identity.Key]bool{}
-				}
 				out[k] = true
 			}
 		}
