@@ -707,9 +707,9 @@ func testUnmergeEqualsNeverSeen(t *testing.T, opts sqlite.Options) {
 	}
 }
 
-// An unmerge gives an id merged away earlier back to its own records: an
-// id a downstream system holds still names the same person, as in a store
-// that never saw the bad evidence.
+// An unmerge gives an id merged away earlier back to its own records, and
+// the hub tags set on it: an id a downstream system holds still names the
+// same person, as in a store that never saw the bad evidence.
 func TestUnmergeGivesMergedAwayIDsBack(t *testing.T) {
 	t.Parallel()
 	p := phone("137 0571 3333")
@@ -717,6 +717,9 @@ func TestUnmergeGivesMergedAwayIDsBack(t *testing.T) {
 	feed := func(s *sqlite.Store, withPhone bool) {
 		apply(t, s, "pos", nil, member("X", union("u1"), p))
 		apply(t, s, "crm", nil, member("Y", card("cY"), email))
+		// Both are tagged VIP in the hub, each with a tag of their own.
+		tag(t, s, memberOf(t, s, union("u1")), "VIP", "店员推荐")
+		tag(t, s, memberOf(t, s, email), "VIP", "Gold")
 		z := member("Z", card("cY"))
 		if withPhone {
 			z = member("Z", p, card("cY"))
@@ -729,11 +732,22 @@ func TestUnmergeGivesMergedAwayIDsBack(t *testing.T) {
 	if xu != yang {
 		t.Fatal("setup: Z's phone did not merge the two")
 	}
+	if got := tagsOf(t, s, xu); !slices.Equal(got, []string{"Gold", "VIP", "店员推荐"}) {
+		t.Fatalf("merged member's tags = %q, want both members' tags", got)
+	}
+	// Set on the merged member: it stays with the id it was set on.
+	tag(t, s, xu, "Merged")
 	ref, _ := open(t)
 	feed(ref, false)
 	wantXu, wantYang := memberOf(t, ref, union("u1")), memberOf(t, ref, email)
+	tag(t, ref, wantXu, "Merged")
 	if _, err := s.Unmerge(t.Context(), "t1", xu, p, nil); err != nil {
 		t.Fatal(err)
+	}
+	for _, id := range []string{wantXu, wantYang} {
+		if got, want := tagsOf(t, s, id), tagsOf(t, ref, id); !slices.Equal(got, want) {
+			t.Errorf("%s's tags after unmerge = %q, want %q", id, got, want)
+		}
 	}
 	if got := memberOf(t, s, union("u1")); got != wantXu {
 		t.Errorf("Xu is %s, want %s", got, wantXu)
@@ -1018,4 +1032,22 @@ func TestEraseDeletesTheMembersDeadLetters(t *testing.T) {
 	}
 	s.Close()
 	assertNotInFiles(t, path, "LOC-ERASED")
+}
+
+// tag adds hub tags to a member.
+func tag(t *testing.T, s *sqlite.Store, memberID string, tags ...string) {
+	t.Helper()
+	if _, err := s.ChangeTags(t.Context(), "t1", memberID, tags, nil, func(string) []string { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tagsOf returns a member's tags, sorted.
+func tagsOf(t *testing.T, s *sqlite.Store, memberID string) []string {
+	t.Helper()
+	v, err := s.Member(t.Context(), "t1", memberID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Tags
 }

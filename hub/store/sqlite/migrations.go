@@ -325,6 +325,26 @@ var migrations = []string{
 		UNION ALL SELECT tenant, connection, stream, record_id, src FROM record_ids_new;
 	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('record_ids_new', 'record_ids_new', '50000 50000 50000 50000 1');
 	ANALYZE sqlite_schema;`,
+	// 9: a hub tag remembers the member it was set on (origin). A merge
+	// moves it to the survivor; when an unmerge or a split gives that
+	// member its id back, its tags go back with it. Tags stored before
+	// this count as set on the member that holds them.
+	`CREATE TABLE member_tags_v9 (
+		tenant TEXT NOT NULL,
+		member_id TEXT NOT NULL,
+		tag TEXT NOT NULL,
+		source TEXT NOT NULL,
+		origin TEXT NOT NULL,
+		PRIMARY KEY (tenant, member_id, source, tag, origin)
+	) WITHOUT ROWID;
+	INSERT INTO member_tags_v9 (tenant, member_id, tag, source, origin)
+		SELECT tenant, member_id, tag, source, member_id FROM member_tags;
+	DROP TABLE member_tags;
+	ALTER TABLE member_tags_v9 RENAME TO member_tags;
+	CREATE INDEX member_tags_moved ON member_tags (tenant, origin) WHERE origin != member_id;
+	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('member_tags', 'member_tags', '100000 100000 3 2 1 1'),
+		('member_tags', 'member_tags_moved', '1000 1000 1');
+	ANALYZE sqlite_schema;`,
 }
 
 // migrateData runs the part of migration v that SQL cannot do, in the

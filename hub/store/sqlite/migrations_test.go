@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,7 @@ func TestMigration8FindsStoredRecords(t *testing.T) {
 	s, path := open(t)
 	apply(t, s, "crm", nil, member("r1", openid("wx", "o1")), member("r2", openid("wx", "o2")))
 	// Back to the store as migration 7 left it.
+	undoMigration9(t, s)
 	for _, q := range []string{`DROP VIEW source_ids`, `DROP TABLE record_ids`, `DROP TABLE record_ids_new`,
 		`CREATE UNIQUE INDEX sources_record ON sources (tenant, connection, stream, record_id)`,
 		`DELETE FROM sqlite_stat1 WHERE tbl = 'record_ids_new'`, `DELETE FROM schema_migrations WHERE version = 8`} {
@@ -137,6 +139,48 @@ func TestMigration8FindsStoredRecords(t *testing.T) {
 	}
 	if res := apply(t, m, "crm", nil, member("r1", openid("wx", "o1"), union("u1"))); res.Erased != 1 || count(`SELECT COUNT(*) FROM sources`) != 1 {
 		t.Fatalf("erased r1 again = %+v, want it dropped", res)
+	}
+}
+
+// Migration 9: hub tags stored before it count as set on the member that
+// holds them, and stay where they are.
+func TestMigration9KeepsStoredTags(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	apply(t, s, "crm", nil, member("r1", openid("wx", "o1")), member("r2", openid("wx", "o2")))
+	a, b := memberOf(t, s, openid("wx", "o1")), memberOf(t, s, openid("wx", "o2"))
+	tag(t, s, a, "VIP", "Gold")
+	tag(t, s, b, "VIP")
+	undoMigration9(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m := reopen(t, path, sqlite.Options{})
+	var moved int
+	if err := m.DB().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM member_tags WHERE origin != member_id`).Scan(&moved); err != nil || moved != 0 {
+		t.Fatalf("%d tags with another origin after migration 9 (%v), want 0", moved, err)
+	}
+	if got := tagsOf(t, m, a); !slices.Equal(got, []string{"Gold", "VIP"}) {
+		t.Errorf("%s's tags = %q", a, got)
+	}
+	if got := tagsOf(t, m, b); !slices.Equal(got, []string{"VIP"}) {
+		t.Errorf("%s's tags = %q", b, got)
+	}
+}
+
+// undoMigration9 takes the store's member_tags back to its shape before
+// migration 9, keeping the tags.
+func undoMigration9(t *testing.T, s *sqlite.Store) {
+	t.Helper()
+	for _, q := range []string{
+		`CREATE TABLE member_tags_v8 (tenant TEXT NOT NULL, member_id TEXT NOT NULL, tag TEXT NOT NULL, source TEXT NOT NULL,
+			PRIMARY KEY (tenant, member_id, source, tag)) WITHOUT ROWID`,
+		`INSERT OR IGNORE INTO member_tags_v8 SELECT tenant, member_id, tag, source FROM member_tags`,
+		`DROP TABLE member_tags`, `ALTER TABLE member_tags_v8 RENAME TO member_tags`,
+		`DELETE FROM schema_migrations WHERE version = 9`} {
+		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
 

@@ -688,6 +688,10 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 			if err := a.exec(`UPDATE members SET merged_into = NULLIF(?, '') WHERE tenant = ? AND member_id = ?`, into, a.tenant, id); err != nil {
 				return nil, fmt.Errorf("alias %s: %w", id, err)
 			}
+			// The hub's tags set on id follow it.
+			if err := a.exec(`UPDATE member_tags SET member_id = ? WHERE tenant = ? AND origin = ? AND origin != member_id`, ids[gi], a.tenant, id); err != nil {
+				return nil, fmt.Errorf("tags of %s: %w", id, err)
+			}
 			if into == "" {
 				if err := a.journal("split", mergedInto[id], id, identity.Key{}, recRef{}, "", "the records "+id+" was first given are no longer linked to "+mergedInto[id]+": "+id+" is their member again"); err != nil {
 					return nil, err
@@ -711,7 +715,8 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 }
 
 // mergeMember makes from an alias of into, moves the hub's own data of from
-// (tags, queued write-backs) to into and journals the evidence.
+// (tags, keeping the member each was set on; queued write-backs) to into
+// and journals the evidence.
 func (a *applier) mergeMember(from, into string, g *graph, res identity.Result) error {
 	for _, q := range []string{
 		`UPDATE OR IGNORE member_tags SET member_id = ?1 WHERE tenant = ?2 AND member_id = ?3`,
