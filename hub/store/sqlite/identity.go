@@ -151,7 +151,7 @@ func (s *Store) Unmerge(ctx context.Context, tenant, memberID string, id mapping
 			}
 		}
 		a.has.never = true
-		if err := a.journal("unmerge", member, "", x, recRef{}, identity.RuleNeverMerge,
+		if err := a.journal("unmerge", member, "", x, recRef{}, recRef{}, identity.RuleNeverMerge,
 			fmt.Sprintf("%s detached by hand: it never joins the member's other %d identifiers again", x.Type, len(partners))); err != nil {
 			return err
 		}
@@ -331,10 +331,20 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 			}
 		}
 		// Other members' journal entries that name the person's records
-		// (a merge or link their record once caused) go too: record ids
+		// (a merge or link their record once caused, or a record of theirs
+		// that a link named as holding the identifier) go too: record ids
 		// are often the person's platform ids.
 		if _, err := a.deleteOfRecords("identity_journal", records); err != nil {
 			return err
+		}
+		for part := range slices.Chunk(records, chunk) {
+			named := []any{tenant}
+			for _, r := range part {
+				named = append(named, r.ref.order())
+			}
+			if err := a.exec(`DELETE FROM identity_journal WHERE tenant = ? AND other_record != '' AND other_record IN (`+placeholders(len(part))+`)`, named...); err != nil {
+				return fmt.Errorf("erase: %w", err)
+			}
 		}
 		if err := a.exec(`UPDATE members SET erased_at = ? WHERE tenant = ? AND member_id IN (`+in+`)`, append([]any{a.at, tenant}, ids...)...); err != nil {
 			return err
@@ -358,7 +368,7 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		if err := a.finish(); err != nil {
 			return err
 		}
-		return a.journal("erased", member, "", identity.Key{}, recRef{}, "pipl",
+		return a.journal("erased", member, "", identity.Key{}, recRef{}, recRef{}, "pipl",
 			fmt.Sprintf("profile, %d records, %d orders, %d points entries and %d dead letters deleted; %d tombstones kept", out.Records, out.Orders, out.Points, out.DeadLetters, len(tombs)))
 	})
 	if err != nil {

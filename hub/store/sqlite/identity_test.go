@@ -1034,6 +1034,53 @@ func TestEraseDeletesTheMembersDeadLetters(t *testing.T) {
 	assertNotInFiles(t, path, "LOC-ERASED")
 }
 
+// A link entry names two records: the one that joined and the one that
+// already held the identifier. When the holder leaves the member and its
+// person is erased, the entry goes too: record ids are often platform ids.
+func TestEraseDropsOtherMembersEntriesNamingItsRecords(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	holderJoinedAndLeft(t, s)
+	h := memberOf(t, s, phone("139 0000 7731"))
+	if _, err := s.Erase(t.Context(), "t1", h, "", func(string) []string { return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := journalNaming(t, s, "oH-7731"); n != 0 {
+		t.Fatalf("%d journal entries still name the erased record", n)
+	}
+}
+
+// holderJoinedAndLeft stores a member whose link entry names wechat's
+// record oH-7731, which then leaves the member for one of its own.
+func holderJoinedAndLeft(t *testing.T, s *sqlite.Store) {
+	t.Helper()
+	p := phone("137 2200 4411")
+	mini := mapping.Identity{Type: mapping.IDMiniprogramOpenID, Scope: "mini", Value: "mo1"}
+	apply(t, s, "pos", nil, member("P1", card("c1"), p))
+	apply(t, s, "wechat", nil, member("oH-7731", p, union("u1")))
+	// A1 joins through the unionid only oH-7731 holds.
+	apply(t, s, "mini", nil, member("A1", mini, union("u1")))
+	m := memberOf(t, s, card("c1"))
+	if memberOf(t, s, mini) != m || journalNaming(t, s, "oH-7731") < 2 {
+		t.Fatal("setup: A1 did not join through oH-7731")
+	}
+	apply(t, s, "mini", nil, member("A1", mini, union("u1"), card("c1")))
+	apply(t, s, "wechat", nil, member("oH-7731", phone("139 0000 7731")))
+	if memberOf(t, s, mini) != m || memberOf(t, s, phone("139 0000 7731")) == m {
+		t.Fatal("setup: oH-7731 did not leave the member, or A1 left with it")
+	}
+}
+
+// journalNaming counts the journal entries whose detail names record id.
+func journalNaming(t *testing.T, s *sqlite.Store, id string) int {
+	t.Helper()
+	var n int
+	if err := s.DB().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM identity_journal WHERE instr(detail, ?) > 0`, "/"+id+" ").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // tag adds hub tags to a member.
 func tag(t *testing.T, s *sqlite.Store, memberID string, tags ...string) {
 	t.Helper()

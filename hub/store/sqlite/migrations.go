@@ -3,6 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/channelhub/channelhub/hub/identity"
 )
 
 // migrations are applied in order, each once, recorded in schema_migrations.
@@ -345,6 +349,12 @@ var migrations = []string{
 	INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('member_tags', 'member_tags', '100000 100000 3 2 1 1'),
 		('member_tags', 'member_tags_moved', '1000 1000 1');
 	ANALYZE sqlite_schema;`,
+	// 10: a link or merge entry's detail names a second record (the one
+	// already holding the identifier); other_record names it too, so that
+	// erasing that record's person erases the entry (migrateData fills it
+	// for entries from before).
+	`ALTER TABLE identity_journal ADD COLUMN other_record TEXT NOT NULL DEFAULT '';
+	CREATE INDEX identity_journal_other_record ON identity_journal (tenant, other_record) WHERE other_record != '';`,
 }
 
 // migrateData runs the part of migration v that SQL cannot do, in the
@@ -354,6 +364,58 @@ func (s *Store) migrateData(ctx context.Context, tx *sql.Tx, v int) (rewrote boo
 	switch v {
 	case 4:
 		return true, s.sealDeadLetters(ctx, tx)
+	case 10:
+		return false, fillOtherRecords(ctx, tx)
 	}
 	return false, nil
+}
+
+// fillOtherRecords sets other_record of the link and merge entries
+// journaled before migration 10 from their detail, which is
+// "record C/S/ID carries TYPE, which C2/S2/ID2 also carries" (merge) or
+// "..., which C2/S2/ID2 of the member carries" (link): the entry's own
+// record and type are known, so the second record is what lies between.
+// Connection ids and stream names hold no '/'.
+func fillOtherRecords(ctx context.Context, tx *sql.Tx) error {
+	type fill struct {
+		id    int64
+		other string
+	}
+	var fills []fill
+	err := eachRow(ctx, tx, `SELECT id, ikey, connection, stream, record_id, detail FROM identity_journal WHERE kind IN ('link', 'merge') AND record_id != ''`, nil, func(r *sql.Rows) error {
+		var id int64
+		var ikey, conn, stream, record, detail string
+		if err := r.Scan(&id, &ikey, &conn, &stream, &record, &detail); err != nil {
+			return err
+		}
+		k, err := identity.ParseKey(ikey)
+		if err != nil {
+			return nil // not an entry that names a second record
+		}
+		rest, ok := strings.CutPrefix(detail, fmt.Sprintf("record %s/%s/%s carries %s, which ", conn, stream, record, k.Type))
+		if !ok {
+			return nil
+		}
+		named, ok := strings.CutSuffix(rest, " also carries")
+		if !ok {
+			if named, ok = strings.CutSuffix(rest, " of the member carries"); !ok {
+				return nil
+			}
+		}
+		c, tail, ok1 := strings.Cut(named, "/")
+		st, rid, ok2 := strings.Cut(tail, "/")
+		if ok1 && ok2 {
+			fills = append(fills, fill{id, recRef{c, st, rid}.order()})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("journal records: %w", err)
+	}
+	for _, f := range fills {
+		if _, err := tx.ExecContext(ctx, `UPDATE identity_journal SET other_record = ? WHERE id = ?`, f.other, f.id); err != nil {
+			return fmt.Errorf("journal records: %w", err)
+		}
+	}
+	return nil
 }

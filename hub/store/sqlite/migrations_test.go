@@ -172,12 +172,51 @@ func TestMigration9KeepsStoredTags(t *testing.T) {
 // migration 9, keeping the tags.
 func undoMigration9(t *testing.T, s *sqlite.Store) {
 	t.Helper()
+	undoMigration10(t, s)
 	for _, q := range []string{
 		`CREATE TABLE member_tags_v8 (tenant TEXT NOT NULL, member_id TEXT NOT NULL, tag TEXT NOT NULL, source TEXT NOT NULL,
 			PRIMARY KEY (tenant, member_id, source, tag)) WITHOUT ROWID`,
 		`INSERT OR IGNORE INTO member_tags_v8 SELECT tenant, member_id, tag, source FROM member_tags`,
 		`DROP TABLE member_tags`, `ALTER TABLE member_tags_v8 RENAME TO member_tags`,
 		`DELETE FROM schema_migrations WHERE version = 9`} {
+		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// Migration 10: link entries journaled before it name their second record
+// in their detail only; it reads that record from the detail, so that
+// erasing its person erases the entry.
+func TestMigration10NamesTheRecordsOfOldEntries(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	holderJoinedAndLeft(t, s)
+	undoMigration10(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m := reopen(t, path, sqlite.Options{})
+	var named string
+	if err := m.DB().QueryRowContext(t.Context(), `SELECT other_record FROM identity_journal WHERE record_id = 'A1'`).Scan(&named); err != nil {
+		t.Fatal(err)
+	}
+	if want := "wechat\x1fmembers\x1foH-7731"; named != want {
+		t.Fatalf("A1's entry names %q after migration 10, want %q", named, want)
+	}
+	if _, err := m.Erase(t.Context(), "t1", memberOf(t, m, phone("139 0000 7731")), "", func(string) []string { return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := journalNaming(t, m, "oH-7731"); n != 0 {
+		t.Fatalf("%d journal entries still name the erased record", n)
+	}
+}
+
+// undoMigration10 takes the journal back to its shape before migration 10.
+func undoMigration10(t *testing.T, s *sqlite.Store) {
+	t.Helper()
+	for _, q := range []string{`DROP INDEX identity_journal_other_record`, `ALTER TABLE identity_journal DROP COLUMN other_record`,
+		`DELETE FROM schema_migrations WHERE version = 10`} {
 		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -536,7 +536,7 @@ func (a *applier) guard(g *graph) error {
 			return fmt.Errorf("guard: %w", err)
 		}
 		detail := fmt.Sprintf("carried by records of %d otherwise unrelated members (limit %d): it no longer links", members[k], limit)
-		if err := a.journal("shared", "", "", k, recRef{}, "shared_limit", detail); err != nil {
+		if err := a.journal("shared", "", "", k, recRef{}, recRef{}, "shared_limit", detail); err != nil {
 			return err
 		}
 		a.has.shared = true
@@ -546,7 +546,7 @@ func (a *applier) guard(g *graph) error {
 			return fmt.Errorf("guard: release: %w", err)
 		}
 		detail := fmt.Sprintf("merges left its records in %d otherwise unrelated members (limit %d): it links again", members[k], limit)
-		if err := a.journal("released", "", "", k, recRef{}, "shared_limit", detail); err != nil {
+		if err := a.journal("released", "", "", k, recRef{}, recRef{}, "shared_limit", detail); err != nil {
 			return err
 		}
 	}
@@ -669,7 +669,7 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 			ids[gi] = id
 			if len(cands[gi]) > 0 {
 				// Split off from a member that kept its id in another group.
-				if err := a.journal("split", cands[gi][0], ids[gi], identity.Key{}, recRef{}, "", "records no longer linked to "+cands[gi][0]+" form a member of their own"); err != nil {
+				if err := a.journal("split", cands[gi][0], ids[gi], identity.Key{}, recRef{}, recRef{}, "", "records no longer linked to "+cands[gi][0]+" form a member of their own"); err != nil {
 					return nil, err
 				}
 			}
@@ -693,7 +693,7 @@ func (a *applier) assign(g *graph, res identity.Result) ([]string, error) {
 				return nil, fmt.Errorf("tags of %s: %w", id, err)
 			}
 			if into == "" {
-				if err := a.journal("split", mergedInto[id], id, identity.Key{}, recRef{}, "", "the records "+id+" was first given are no longer linked to "+mergedInto[id]+": "+id+" is their member again"); err != nil {
+				if err := a.journal("split", mergedInto[id], id, identity.Key{}, recRef{}, recRef{}, "", "the records "+id+" was first given are no longer linked to "+mergedInto[id]+": "+id+" is their member again"); err != nil {
 					return nil, err
 				}
 			}
@@ -739,10 +739,10 @@ func (a *applier) mergeMember(from, into string, g *graph, res identity.Result) 
 			}
 			ref := by.ref
 			detail := fmt.Sprintf("record %s/%s/%s carries %s, which %s/%s/%s also carries", ref.conn, ref.stream, ref.id, j.Key.Type, other.ref.conn, other.ref.stream, other.ref.id)
-			return a.journal("merge", into, from, j.Key, ref, "link:"+string(j.Key.Type), detail)
+			return a.journal("merge", into, from, j.Key, ref, other.ref, "link:"+string(j.Key.Type), detail)
 		}
 	}
-	return a.journal("merge", into, from, identity.Key{}, recRef{}, "records_moved", "every record of "+from+" now belongs to "+into)
+	return a.journal("merge", into, from, identity.Key{}, recRef{}, recRef{}, "records_moved", "every record of "+from+" now belongs to "+into)
 }
 
 // journalLinks records each new record that joined a current member,
@@ -757,21 +757,25 @@ func (a *applier) journalLinks(g *graph, res identity.Result, ids []string) erro
 			added, held = held, added
 		}
 		detail := fmt.Sprintf("record %s/%s/%s carries %s, which %s/%s/%s of the member carries", added.ref.conn, added.ref.stream, added.ref.id, j.Key.Type, held.ref.conn, held.ref.stream, held.ref.id)
-		if err := a.journal("link", ids[res.Group[j.Node]], "", j.Key, added.ref, "link:"+string(j.Key.Type), detail); err != nil {
+		if err := a.journal("link", ids[res.Group[j.Node]], "", j.Key, added.ref, held.ref, "link:"+string(j.Key.Type), detail); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// journal appends an identity event.
-func (a *applier) journal(kind, member, other string, k identity.Key, ref recRef, rule, detail string) error {
-	ikey := ""
+// journal appends an identity event about ref's record; a link or merge
+// names a second record in its detail: named.
+func (a *applier) journal(kind, member, other string, k identity.Key, ref, named recRef, rule, detail string) error {
+	ikey, namedKey := "", ""
 	if k.Type != "" {
 		ikey = k.String()
 	}
-	if err := a.exec(`INSERT INTO identity_journal (tenant, at, kind, member_id, other_id, ikey, connection, stream, record_id, rule, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.tenant, a.at, kind, member, other, ikey, ref.conn, ref.stream, ref.id, rule, detail); err != nil {
+	if named != (recRef{}) {
+		namedKey = named.order()
+	}
+	if err := a.exec(`INSERT INTO identity_journal (tenant, at, kind, member_id, other_id, ikey, connection, stream, record_id, other_record, rule, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.tenant, a.at, kind, member, other, ikey, ref.conn, ref.stream, ref.id, namedKey, rule, detail); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
@@ -825,7 +829,7 @@ func (a *applier) conflicts(g *graph, res identity.Result, ids []string) error {
 			continue
 		}
 		detail := fmt.Sprintf("record %s/%s/%s carries %s, which %s holds; joining %s to it would break %s", n.ref.conn, n.ref.stream, n.ref.id, c.Key.Type, other, member, c.Rule)
-		if err := a.journal("refused", member, other, c.Key, n.ref, c.Rule, detail); err != nil {
+		if err := a.journal("refused", member, other, c.Key, n.ref, recRef{}, c.Rule, detail); err != nil {
 			return err
 		}
 	}
