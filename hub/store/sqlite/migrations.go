@@ -381,41 +381,55 @@ func fillOtherRecords(ctx context.Context, tx *sql.Tx) error {
 		id    int64
 		other string
 	}
-	var fills []fill
-	err := eachRow(ctx, tx, `SELECT id, ikey, connection, stream, record_id, detail FROM identity_journal WHERE kind IN ('link', 'merge') AND record_id != ''`, nil, func(r *sql.Rows) error {
-		var id int64
-		var ikey, conn, stream, record, detail string
-		if err := r.Scan(&id, &ikey, &conn, &stream, &record, &detail); err != nil {
-			return err
-		}
-		k, err := identity.ParseKey(ikey)
-		if err != nil {
-			return nil // not an entry that names a second record
-		}
-		rest, ok := strings.CutPrefix(detail, fmt.Sprintf("record %s/%s/%s carries %s, which ", conn, stream, record, k.Type))
-		if !ok {
-			return nil
-		}
-		named, ok := strings.CutSuffix(rest, " also carries")
-		if !ok {
-			if named, ok = strings.CutSuffix(rest, " of the member carries"); !ok {
-				return nil
+	// In pages of entries, so that memory stays bounded whatever the
+	// journal's size.
+	for after := int64(0); ; {
+		var fills []fill
+		n := 0
+		err := eachRow(ctx, tx, `SELECT id, ikey, connection, stream, record_id, detail FROM identity_journal
+			WHERE id > ? AND kind IN ('link', 'merge') AND record_id != '' ORDER BY id LIMIT 10000`, []any{after}, func(r *sql.Rows) error {
+			var ikey, conn, stream, record, detail string
+			if err := r.Scan(&after, &ikey, &conn, &stream, &record, &detail); err != nil {
+				return err
 			}
-		}
-		c, tail, ok1 := strings.Cut(named, "/")
-		st, rid, ok2 := strings.Cut(tail, "/")
-		if ok1 && ok2 {
-			fills = append(fills, fill{id, recRef{c, st, rid}.order()})
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("journal records: %w", err)
-	}
-	for _, f := range fills {
-		if _, err := tx.ExecContext(ctx, `UPDATE identity_journal SET other_record = ? WHERE id = ?`, f.other, f.id); err != nil {
+			n++
+			if named, ok := namedRecord(ikey, recRef{conn, stream, record}, detail); ok {
+				fills = append(fills, fill{after, named.order()})
+			}
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("journal records: %w", err)
 		}
+		for _, f := range fills {
+			if _, err := tx.ExecContext(ctx, `UPDATE identity_journal SET other_record = ? WHERE id = ?`, f.other, f.id); err != nil {
+				return fmt.Errorf("journal records: %w", err)
+			}
+		}
+		if n == 0 {
+			return nil
+		}
 	}
-	return nil
+}
+
+// namedRecord reads the second record a link or merge entry's detail
+// names, if it does.
+func namedRecord(ikey string, ref recRef, detail string) (recRef, bool) {
+	k, err := identity.ParseKey(ikey)
+	if err != nil {
+		return recRef{}, false
+	}
+	rest, ok := strings.CutPrefix(detail, fmt.Sprintf("record %s/%s/%s carries %s, which ", ref.conn, ref.stream, ref.id, k.Type))
+	if !ok {
+		return recRef{}, false
+	}
+	named, ok := strings.CutSuffix(rest, " also carries")
+	if !ok {
+		if named, ok = strings.CutSuffix(rest, " of the member carries"); !ok {
+			return recRef{}, false
+		}
+	}
+	c, tail, ok1 := strings.Cut(named, "/")
+	st, id, ok2 := strings.Cut(tail, "/")
+	return recRef{c, st, id}, ok1 && ok2
 }
