@@ -735,12 +735,15 @@ func TestUnmergeGivesMergedAwayIDsBack(t *testing.T) {
 	if got := tagsOf(t, s, xu); !slices.Equal(got, []string{"Gold", "VIP", "店员推荐"}) {
 		t.Fatalf("merged member's tags = %q, want both members' tags", got)
 	}
-	// Set on the merged member: it stays with the id it was set on.
+	// Set on the merged member, by its id and by the alias: each stays
+	// with the id it was set on.
 	tag(t, s, xu, "Merged")
 	ref, _ := open(t)
 	feed(ref, false)
 	wantXu, wantYang := memberOf(t, ref, union("u1")), memberOf(t, ref, email)
+	tag(t, s, wantYang, "ByAlias")
 	tag(t, ref, wantXu, "Merged")
+	tag(t, ref, wantYang, "ByAlias")
 	if _, err := s.Unmerge(t.Context(), "t1", xu, p, nil); err != nil {
 		t.Fatal(err)
 	}

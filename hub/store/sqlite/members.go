@@ -287,7 +287,7 @@ func (s *Store) ChangeTags(ctx context.Context, tenant, memberID string, add, re
 			return nil
 		}
 		for _, t := range add {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO member_tags (tenant, member_id, tag, source, origin) VALUES (?1, ?2, ?3, 'hub', ?2)`, tenant, id, t); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO member_tags (tenant, member_id, tag, source, origin) VALUES (?, ?, ?, 'hub', ?)`, tenant, id, t, memberID); err != nil {
 				return err
 			}
 			if err := change(t, ActionTagAdd); err != nil {

@@ -365,7 +365,7 @@ func (s *Store) migrateData(ctx context.Context, tx *sql.Tx, v int) (rewrote boo
 	case 4:
 		return true, s.sealDeadLetters(ctx, tx)
 	case 10:
-		return false, fillOtherRecords(ctx, tx)
+		return s.fillOtherRecords(ctx, tx)
 	}
 	return false, nil
 }
@@ -375,39 +375,69 @@ func (s *Store) migrateData(ctx context.Context, tx *sql.Tx, v int) (rewrote boo
 // "record C/S/ID carries TYPE, which C2/S2/ID2 also carries" (merge) or
 // "..., which C2/S2/ID2 of the member carries" (link): the entry's own
 // record and type are known, so the second record is what lies between.
-// Connection ids and stream names hold no '/'.
-func fillOtherRecords(ctx context.Context, tx *sql.Tx) error {
+// Connection ids and stream names hold no '/'. An entry that names a
+// record erased before (its tombstone is kept) is deleted, as erasure now
+// does; deleted says whether any was.
+func (s *Store) fillOtherRecords(ctx context.Context, tx *sql.Tx) (deleted bool, err error) {
 	type fill struct {
-		id    int64
-		other string
+		id     int64
+		other  string
+		erased bool
+	}
+	salts := map[string][]byte{}
+	erased := func(tenant string, r recRef) (bool, error) {
+		salt, ok := salts[tenant]
+		if !ok {
+			var sealed []byte
+			if err := tx.QueryRowContext(ctx, `SELECT phone_salt FROM tenants WHERE id = ?`, tenant).Scan(&sealed); err != nil {
+				return false, fmt.Errorf("tenant %s: %w", tenant, err)
+			}
+			if salt, err = s.box.Open(sealed); err != nil {
+				return false, fmt.Errorf("tenant %s: %w", tenant, err)
+			}
+			salts[tenant] = salt
+		}
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tombstones WHERE tenant = ? AND hash = ?`, tenant, recordTomb(salt, r)).Scan(&n)
+		return n > 0, err
 	}
 	// In pages of entries, so that memory stays bounded whatever the
 	// journal's size.
 	for after := int64(0); ; {
 		var fills []fill
 		n := 0
-		err := eachRow(ctx, tx, `SELECT id, ikey, connection, stream, record_id, detail FROM identity_journal
+		err := eachRow(ctx, tx, `SELECT id, tenant, ikey, connection, stream, record_id, detail FROM identity_journal
 			WHERE id > ? AND kind IN ('link', 'merge') AND record_id != '' ORDER BY id LIMIT 10000`, []any{after}, func(r *sql.Rows) error {
-			var ikey, conn, stream, record, detail string
-			if err := r.Scan(&after, &ikey, &conn, &stream, &record, &detail); err != nil {
+			var tenant, ikey, conn, stream, record, detail string
+			if err := r.Scan(&after, &tenant, &ikey, &conn, &stream, &record, &detail); err != nil {
 				return err
 			}
 			n++
-			if named, ok := namedRecord(ikey, recRef{conn, stream, record}, detail); ok {
-				fills = append(fills, fill{after, named.order()})
+			named, ok := namedRecord(ikey, recRef{conn, stream, record}, detail)
+			if !ok {
+				return nil
 			}
-			return nil
+			gone, err := erased(tenant, named)
+			fills = append(fills, fill{after, named.order(), gone})
+			return err
 		})
 		if err != nil {
-			return fmt.Errorf("journal records: %w", err)
+			return deleted, fmt.Errorf("journal records: %w", err)
 		}
 		for _, f := range fills {
-			if _, err := tx.ExecContext(ctx, `UPDATE identity_journal SET other_record = ? WHERE id = ?`, f.other, f.id); err != nil {
-				return fmt.Errorf("journal records: %w", err)
+			var err error
+			if f.erased {
+				_, err = tx.ExecContext(ctx, `DELETE FROM identity_journal WHERE id = ?`, f.id)
+				deleted = true
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE identity_journal SET other_record = ? WHERE id = ?`, f.other, f.id)
+			}
+			if err != nil {
+				return deleted, fmt.Errorf("journal records: %w", err)
 			}
 		}
 		if n == 0 {
-			return nil
+			return deleted, nil
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/channelhub/channelhub/hub/secret"
 	"github.com/channelhub/channelhub/hub/store"
 	"github.com/channelhub/channelhub/hub/store/sqlite"
+	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
 )
 
@@ -192,6 +194,14 @@ func TestMigration10NamesTheRecordsOfOldEntries(t *testing.T) {
 	t.Parallel()
 	s, path := open(t)
 	holderJoinedAndLeft(t, s)
+	// More link entries than the migration reads in one page (10,000).
+	var first, second []sdk.Record
+	for i := range 10_001 {
+		first = append(first, member(fmt.Sprintf("f%d", i), card(fmt.Sprintf("pc%d", i))))
+		second = append(second, member(fmt.Sprintf("s%d", i), card(fmt.Sprintf("pc%d", i)), openid("wx", fmt.Sprintf("po%d", i))))
+	}
+	apply(t, s, "pos", nil, first...)
+	apply(t, s, "wechat", nil, second...)
 	undoMigration10(t, s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -204,12 +214,50 @@ func TestMigration10NamesTheRecordsOfOldEntries(t *testing.T) {
 	if want := "wechat\x1fmembers\x1foH-7731"; named != want {
 		t.Fatalf("A1's entry names %q after migration 10, want %q", named, want)
 	}
+	var unfilled int
+	if err := m.DB().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM identity_journal WHERE kind IN ('link', 'merge') AND other_record = ''`).Scan(&unfilled); err != nil || unfilled != 0 {
+		t.Fatalf("%d link entries left without their second record (%v)", unfilled, err)
+	}
 	if _, err := m.Erase(t.Context(), "t1", memberOf(t, m, phone("139 0000 7731")), "", func(string) []string { return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := journalNaming(t, m, "oH-7731"); n != 0 {
 		t.Fatalf("%d journal entries still name the erased record", n)
 	}
+}
+
+// A person erased before migration 10 left other members' link entries
+// naming their record (erasure did not know those yet); migration 10
+// deletes them, as erasure now does, and leaves no copy in the files.
+func TestMigration10ErasesEntriesNamingRecordsErasedBefore(t *testing.T) {
+	t.Parallel()
+	s, path := open(t)
+	holderJoinedAndLeft(t, s)
+	// Erased the way the hub did before: the entries name no other record.
+	if _, err := s.DB().ExecContext(t.Context(), `UPDATE identity_journal SET other_record = ''`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Erase(t.Context(), "t1", memberOf(t, s, phone("139 0000 7731")), "", func(string) []string { return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if journalNaming(t, s, "oH-7731") == 0 {
+		t.Fatal("setup: no entry names the erased record")
+	}
+	// And one that names a record still stored.
+	apply(t, s, "crm", nil, member("B1", card("c1"), mapping.Identity{Type: mapping.IDEmail, Value: "b1@x.cn"}))
+	undoMigration10(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m := reopen(t, path, sqlite.Options{})
+	if n := journalNaming(t, m, "oH-7731"); n != 0 {
+		t.Fatalf("%d journal entries name a record erased before migration 10", n)
+	}
+	var kept int
+	if err := m.DB().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM identity_journal WHERE record_id = 'B1' AND other_record != ''`).Scan(&kept); err != nil || kept != 1 {
+		t.Fatalf("%d filled entries of B1 (%v), want its link entry kept and filled", kept, err)
+	}
+	assertNotInFiles(t, path, "oH-7731")
 }
 
 // undoMigration10 takes the journal back to its shape before migration 10.

@@ -32,4 +32,7 @@ func TestNamedRecord(t *testing.T) {
 			}
 		})
 	}
+	if got, ok := namedRecord("", recRef{"mini", "members", "A1"}, "record mini/members/A1 carries , which crm/members/x also carries"); ok {
+		t.Fatalf("an entry without an identifier names %+v", got)
+	}
 }
