@@ -762,7 +762,7 @@ func MergeStaged(ctx context.Context, tx *sql.Tx, atLeast int) error {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, m.verb+` INTO `+m.into+` (`+m.cols+`) SELECT `+m.cols+` FROM `+m.staged+` ORDER BY `+m.cols); err != nil {
-			return fmt.Errorf("merge %s: %w%s", m.staged, err, stagedTwice(ctx, tx, m.staged))
+			return fmt.Errorf("merge %s: %w%s", m.staged, err, stagedTwice(ctx, tx))
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+m.staged); err != nil {
 			return fmt.Errorf("merge %s: %w", m.staged, err)
@@ -773,10 +773,7 @@ func MergeStaged(ctx context.Context, tx *sql.Tx, atLeast int) error {
 
 // stagedTwice names a record id found both in record_ids_new and in
 // record_ids, for the error of a merge that failed on it.
-func stagedTwice(ctx context.Context, tx *sql.Tx, staged string) string {
-	if staged != "record_ids_new" {
-		return ""
-	}
+func stagedTwice(ctx context.Context, tx *sql.Tx) string {
 	var tenant, conn, stream, id string
 	err := tx.QueryRowContext(ctx, `SELECT n.tenant, n.connection, n.stream, n.record_id FROM record_ids_new n
 		JOIN record_ids r ON r.tenant = n.tenant AND r.connection = n.connection AND r.stream = n.stream AND r.record_id = n.record_id LIMIT 1`).Scan(&tenant, &conn, &stream, &id)

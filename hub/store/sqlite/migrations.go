@@ -379,32 +379,15 @@ func (s *Store) migrateData(ctx context.Context, tx *sql.Tx, v int) (rewrote boo
 // record erased before (its tombstone is kept) is deleted, as erasure now
 // does; deleted says whether any was.
 func (s *Store) fillOtherRecords(ctx context.Context, tx *sql.Tx) (deleted bool, err error) {
-	type fill struct {
+	type entry struct {
 		id     int64
-		other  string
-		erased bool
-	}
-	salts := map[string][]byte{}
-	erased := func(tenant string, r recRef) (bool, error) {
-		salt, ok := salts[tenant]
-		if !ok {
-			var sealed []byte
-			if err := tx.QueryRowContext(ctx, `SELECT phone_salt FROM tenants WHERE id = ?`, tenant).Scan(&sealed); err != nil {
-				return false, fmt.Errorf("tenant %s: %w", tenant, err)
-			}
-			if salt, err = s.box.Open(sealed); err != nil {
-				return false, fmt.Errorf("tenant %s: %w", tenant, err)
-			}
-			salts[tenant] = salt
-		}
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tombstones WHERE tenant = ? AND hash = ?`, tenant, recordTomb(salt, r)).Scan(&n)
-		return n > 0, err
+		tenant string
+		named  recRef
 	}
 	// In pages of entries, so that memory stays bounded whatever the
 	// journal's size.
 	for after := int64(0); ; {
-		var fills []fill
+		var page []entry
 		n := 0
 		err := eachRow(ctx, tx, `SELECT id, tenant, ikey, connection, stream, record_id, detail FROM identity_journal
 			WHERE id > ? AND kind IN ('link', 'merge') AND record_id != '' ORDER BY id LIMIT 10000`, []any{after}, func(r *sql.Rows) error {
@@ -413,24 +396,28 @@ func (s *Store) fillOtherRecords(ctx context.Context, tx *sql.Tx) (deleted bool,
 				return err
 			}
 			n++
-			named, ok := namedRecord(ikey, recRef{conn, stream, record}, detail)
-			if !ok {
-				return nil
+			if named, ok := namedRecord(ikey, recRef{conn, stream, record}, detail); ok {
+				page = append(page, entry{after, tenant, named})
 			}
-			gone, err := erased(tenant, named)
-			fills = append(fills, fill{after, named.order(), gone})
-			return err
+			return nil
 		})
 		if err != nil {
 			return deleted, fmt.Errorf("journal records: %w", err)
 		}
-		for _, f := range fills {
-			var err error
-			if f.erased {
-				_, err = tx.ExecContext(ctx, `DELETE FROM identity_journal WHERE id = ?`, f.id)
+		for _, e := range page {
+			salt, err := s.salt(ctx, e.tenant)
+			if err != nil {
+				return deleted, fmt.Errorf("journal records: %w", err)
+			}
+			var erased bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tombstones WHERE tenant = ? AND hash = ?)`, e.tenant, recordTomb(salt, e.named)).Scan(&erased); err != nil {
+				return deleted, fmt.Errorf("journal records: %w", err)
+			}
+			if erased {
+				_, err = tx.ExecContext(ctx, `DELETE FROM identity_journal WHERE id = ?`, e.id)
 				deleted = true
 			} else {
-				_, err = tx.ExecContext(ctx, `UPDATE identity_journal SET other_record = ? WHERE id = ?`, f.other, f.id)
+				_, err = tx.ExecContext(ctx, `UPDATE identity_journal SET other_record = ? WHERE id = ?`, e.named.order(), e.id)
 			}
 			if err != nil {
 				return deleted, fmt.Errorf("journal records: %w", err)

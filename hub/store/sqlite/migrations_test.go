@@ -105,17 +105,10 @@ func TestMigration8FindsStoredRecords(t *testing.T) {
 	apply(t, s, "crm", nil, member("r1", openid("wx", "o1")), member("r2", openid("wx", "o2")))
 	// Back to the store as migration 7 left it.
 	undoMigration9(t, s)
-	for _, q := range []string{`DROP VIEW source_ids`, `DROP TABLE record_ids`, `DROP TABLE record_ids_new`,
+	execAll(t, s, `DROP VIEW source_ids`, `DROP TABLE record_ids`, `DROP TABLE record_ids_new`,
 		`CREATE UNIQUE INDEX sources_record ON sources (tenant, connection, stream, record_id)`,
-		`DELETE FROM sqlite_stat1 WHERE tbl = 'record_ids_new'`, `DELETE FROM schema_migrations WHERE version = 8`} {
-		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	m := reopen(t, path, sqlite.Options{})
+		`DELETE FROM sqlite_stat1 WHERE tbl = 'record_ids_new'`, `DELETE FROM schema_migrations WHERE version = 8`)
+	m := migrateAgain(t, s, path)
 	count := func(q string) int {
 		t.Helper()
 		var n int
@@ -154,10 +147,7 @@ func TestMigration9KeepsStoredTags(t *testing.T) {
 	tag(t, s, a, "VIP", "Gold")
 	tag(t, s, b, "VIP")
 	undoMigration9(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	m := reopen(t, path, sqlite.Options{})
+	m := migrateAgain(t, s, path)
 	var moved int
 	if err := m.DB().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM member_tags WHERE origin != member_id`).Scan(&moved); err != nil || moved != 0 {
 		t.Fatalf("%d tags with another origin after migration 9 (%v), want 0", moved, err)
@@ -175,16 +165,12 @@ func TestMigration9KeepsStoredTags(t *testing.T) {
 func undoMigration9(t *testing.T, s *sqlite.Store) {
 	t.Helper()
 	undoMigration10(t, s)
-	for _, q := range []string{
+	execAll(t, s,
 		`CREATE TABLE member_tags_v8 (tenant TEXT NOT NULL, member_id TEXT NOT NULL, tag TEXT NOT NULL, source TEXT NOT NULL,
 			PRIMARY KEY (tenant, member_id, source, tag)) WITHOUT ROWID`,
 		`INSERT OR IGNORE INTO member_tags_v8 SELECT tenant, member_id, tag, source FROM member_tags`,
 		`DROP TABLE member_tags`, `ALTER TABLE member_tags_v8 RENAME TO member_tags`,
-		`DELETE FROM schema_migrations WHERE version = 9`} {
-		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		`DELETE FROM schema_migrations WHERE version = 9`)
 }
 
 // Migration 10: link entries journaled before it name their second record
@@ -203,10 +189,7 @@ func TestMigration10NamesTheRecordsOfOldEntries(t *testing.T) {
 	apply(t, s, "pos", nil, first...)
 	apply(t, s, "wechat", nil, second...)
 	undoMigration10(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	m := reopen(t, path, sqlite.Options{})
+	m := migrateAgain(t, s, path)
 	var named string
 	if err := m.DB().QueryRowContext(t.Context(), `SELECT other_record FROM identity_journal WHERE record_id = 'A1'`).Scan(&named); err != nil {
 		t.Fatal(err)
@@ -234,9 +217,7 @@ func TestMigration10ErasesEntriesNamingRecordsErasedBefore(t *testing.T) {
 	s, path := open(t)
 	holderJoinedAndLeft(t, s)
 	// Erased the way the hub did before: the entries name no other record.
-	if _, err := s.DB().ExecContext(t.Context(), `UPDATE identity_journal SET other_record = ''`); err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, s, `UPDATE identity_journal SET other_record = ''`)
 	if _, err := s.Erase(t.Context(), "t1", memberOf(t, s, phone("139 0000 7731")), "", func(string) []string { return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -246,10 +227,7 @@ func TestMigration10ErasesEntriesNamingRecordsErasedBefore(t *testing.T) {
 	// And one that names a record still stored.
 	apply(t, s, "crm", nil, member("B1", card("c1"), mapping.Identity{Type: mapping.IDEmail, Value: "b1@x.cn"}))
 	undoMigration10(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	m := reopen(t, path, sqlite.Options{})
+	m := migrateAgain(t, s, path)
 	if n := journalNaming(t, m, "oH-7731"); n != 0 {
 		t.Fatalf("%d journal entries name a record erased before migration 10", n)
 	}
@@ -263,8 +241,24 @@ func TestMigration10ErasesEntriesNamingRecordsErasedBefore(t *testing.T) {
 // undoMigration10 takes the journal back to its shape before migration 10.
 func undoMigration10(t *testing.T, s *sqlite.Store) {
 	t.Helper()
-	for _, q := range []string{`DROP INDEX identity_journal_other_record`, `ALTER TABLE identity_journal DROP COLUMN other_record`,
-		`DELETE FROM schema_migrations WHERE version = 10`} {
+	execAll(t, s, `DROP INDEX identity_journal_other_record`, `ALTER TABLE identity_journal DROP COLUMN other_record`,
+		`DELETE FROM schema_migrations WHERE version = 10`)
+}
+
+// migrateAgain closes s, whose store at path an undo took back to an
+// older schema, and opens it again: the migrations since run.
+func migrateAgain(t *testing.T, s *sqlite.Store, path string) *sqlite.Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return reopen(t, path, sqlite.Options{})
+}
+
+// execAll runs statements on s's database in order.
+func execAll(t *testing.T, s *sqlite.Store, statements ...string) {
+	t.Helper()
+	for _, q := range statements {
 		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
