@@ -337,14 +337,15 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		if _, err := a.deleteOfRecords("identity_journal", records); err != nil {
 			return err
 		}
-		for part := range slices.Chunk(records, chunk) {
-			named := []any{tenant}
-			for _, r := range part {
-				named = append(named, r.ref.order())
-			}
-			if err := a.exec(`DELETE FROM identity_journal WHERE tenant = ? AND other_record != '' AND other_record IN (`+placeholders(len(part))+`)`, named...); err != nil {
-				return fmt.Errorf("erase: %w", err)
-			}
+		named := make([]any, len(records))
+		for i, r := range records {
+			named[i] = r.ref.order()
+		}
+		err = a.inChunks(named, func(part []any) error {
+			return a.exec(`DELETE FROM identity_journal WHERE tenant = ? AND other_record != '' AND other_record IN (`+placeholders(len(part))+`)`, append([]any{tenant}, part...)...)
+		})
+		if err != nil {
+			return fmt.Errorf("erase: %w", err)
 		}
 		if err := a.exec(`UPDATE members SET erased_at = ? WHERE tenant = ? AND member_id IN (`+in+`)`, append([]any{a.at, tenant}, ids...)...); err != nil {
 			return err
