@@ -101,7 +101,12 @@
 // under the shared rate budget of the connection. Host.UpdateConfig persists
 // what the platform rotated (a refresh token) before you use it: only config
 // fields the Spec declares (mark them Secret), or the hub refuses the patch;
-// the hub stores patches encrypted. Host.Log is a logger tagged with the
+// the hub stores patches encrypted. Host.LookupMember asks whether a member
+// of the tenant holds an identifier (a phone in clear is hashed by the hub),
+// for a platform that asks the brand synchronously, such as Tmall's
+// bind.query: the answer names no member and no other identifier, and
+// carries the points balance and level only of a member the connection has
+// a record of. Host.Log is a logger tagged with the
 // connector, tenant and connection; Host.Now the clock. Every Host method is
 // safe on a nil *Host.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/channelhub/channelhub/mapping"
 	"github.com/rs/zerolog"
 )
 
@@ -41,6 +42,29 @@ type HostService interface {
 	// lays it over the connection's config on every later call: syncs,
 	// webhooks and `hub connections check`.
 	UpdateConfig(ctx context.Context, patch []byte) error
+	// LookupMember says what the hub knows of the member of the connection's
+	// tenant that holds id (a phone in clear is normalised and hashed with
+	// the tenant's salt). A member found is no error; an identifier the hub
+	// refuses (malformed, blocked) is a ClassPermanent error that does not
+	// repeat the value.
+	LookupMember(ctx context.Context, id mapping.Identity) (MemberLookup, error)
+}
+
+// MemberLookup is the hub's answer to LookupMember. It names no member and
+// no other identifier: a plugin learns whether the person is known, and
+// the points and level only of a member its own connection has a record of.
+type MemberLookup struct {
+	// Found: a member of the tenant holds the identifier.
+	Found bool
+	// Shared: more than one member holds it (a phone a family shares); Found
+	// is then true and Linked false.
+	Shared bool
+	// Linked: the member holds a record of this connection.
+	Linked bool
+	// PointsBalance and Level (the unified profile's) are set only when
+	// Linked.
+	PointsBalance int64
+	Level         string
 }
 
 // Host is what a connector gets from its constructor: a logger already tagged
@@ -94,6 +118,16 @@ func (h *Host) UpdateConfig(ctx context.Context, patch []byte) error {
 		return nil
 	}
 	return h.service.UpdateConfig(ctx, patch)
+}
+
+// LookupMember asks the hub about the member holding id (see HostService).
+// Without a hub to ask, it fails with a ClassUnavailable error rather than
+// answer "not found" for a member it cannot see.
+func (h *Host) LookupMember(ctx context.Context, id mapping.Identity) (MemberLookup, error) {
+	if h == nil || h.service == nil {
+		return MemberLookup{}, &Error{Class: ClassUnavailable, Message: "no hub to look the member up in"}
+	}
+	return h.service.LookupMember(ctx, id)
 }
 
 // tokenMargin is how long before expiry a cached token counts as expired.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk/internal/pb"
 )
 
@@ -51,6 +52,14 @@ func (h *hostServer) UpdateConfig(ctx context.Context, r *pb.UpdateConfigRequest
 	return &pb.Empty{}, toStatus(h.svc.UpdateConfig(ctx, r.GetPatchJson()))
 }
 
+func (h *hostServer) LookupMember(ctx context.Context, r *pb.LookupMemberRequest) (*pb.LookupMemberResponse, error) {
+	m, err := h.svc.LookupMember(ctx, identitiesFromPB([]*pb.Identity{r.GetIdentity()})[0])
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.LookupMemberResponse{Found: m.Found, Shared: m.Shared, Linked: m.Linked, PointsBalance: m.PointsBalance, Level: m.Level}, nil
+}
+
 // hostClient is a HostService reached over the broker (plugin side).
 type hostClient struct{ c pb.HostClient }
 
@@ -83,4 +92,12 @@ func (h hostClient) Acquire(ctx context.Context, api string, n int) (time.Durati
 func (h hostClient) UpdateConfig(ctx context.Context, patch []byte) error {
 	_, err := h.c.UpdateConfig(ctx, &pb.UpdateConfigRequest{PatchJson: patch})
 	return fromStatus(ctx, err)
+}
+
+func (h hostClient) LookupMember(ctx context.Context, id mapping.Identity) (MemberLookup, error) {
+	r, err := h.c.LookupMember(ctx, &pb.LookupMemberRequest{Identity: identitiesToPB([]mapping.Identity{id})[0]})
+	if err != nil {
+		return MemberLookup{}, fromStatus(ctx, err)
+	}
+	return MemberLookup{Found: r.GetFound(), Shared: r.GetShared(), Linked: r.GetLinked(), PointsBalance: r.GetPointsBalance(), Level: r.GetLevel()}, nil
 }

@@ -433,11 +433,6 @@ func TestSPIWebhook(t *testing.T) {
 		t.Fatal("record id carries the phone")
 	}
 
-	q, _ := e.sb.MemberSPIRequest(context.Background(), "http://hub/", top.SPIBindQuery, m.OUID)
-	if resp, err := webhook(q); err != nil || !strings.Contains(string(resp.Body), `"query_code":"E02"`) {
-		t.Fatalf("bind.query: %s %v", resp.Body, err)
-	}
-
 	// Forged: signed with another secret, or body changed after signing.
 	forged, _ := sandbox.New(sandbox.Config{AppSecret: "attacker", Members: 50, Orders: 1, Now: e.clk.Now}).MemberSPIRequest(context.Background(), "http://hub/", top.SPIRegister, firstOUID(t, e))
 	if forged != nil {
@@ -456,6 +451,76 @@ func TestSPIWebhook(t *testing.T) {
 	if _, err := webhook(stale); !errors.Is(err, sdk.ErrAuth) {
 		t.Fatalf("stale: %v", err)
 	}
+}
+
+// bind.query is answered from what the hub knows of the member, asked by
+// the mobile and by the member's Taobao ids, and stores nothing.
+func TestSPIBindQuery(t *testing.T) {
+	e := newEnv(t, sandbox.Config{}, nil)
+	m := e.sb.BrandMembers()[0]
+	cfg := e.sb.Config()
+	phone := mapping.Identity{Type: mapping.IDPhone, Value: "+86" + m.Mobile}
+	ouid := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: cfg.SellerID, Value: m.OUID}
+	omid := mapping.Identity{Type: mapping.IDTaobaoOMID, Scope: cfg.Brand, Value: m.OMID}
+	for _, c := range []struct {
+		name  string
+		known map[mapping.Identity]sdk.MemberLookup
+		code  string
+		point int64
+		level int64
+	}{
+		{"nobody holds any of its ids", nil, top.SPICodeNoMember, 0, 0},
+		{"known by phone from another channel", map[mapping.Identity]sdk.MemberLookup{phone: {Found: true}}, top.SPICodeNotBound, 0, 0},
+		{"phone shared by several members", map[mapping.Identity]sdk.MemberLookup{phone: {Found: true, Shared: true}}, top.SPICodeNotBound, 0, 0},
+		{"bound through its ouid", map[mapping.Identity]sdk.MemberLookup{phone: {Found: true}, ouid: {Found: true, Linked: true, PointsBalance: 120, Level: "3"}}, top.SPICodeOK, 120, 3},
+		{"bound through its omid", map[mapping.Identity]sdk.MemberLookup{omid: {Found: true, Linked: true, PointsBalance: 7, Level: "2"}}, top.SPICodeOK, 7, 2},
+		{"bound, level a grade name", map[mapping.Identity]sdk.MemberLookup{phone: {Found: true, Linked: true, PointsBalance: 5, Level: "金卡"}}, top.SPICodeOK, 5, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.host.Members = c.known
+			k := e.connector(t, nil)
+			req, err := e.sb.MemberSPIRequest(t.Context(), "http://hub/", top.SPIBindQuery, m.OUID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(req.Body)
+			resp, err := k.HandleWebhook(t.Context(), sdk.WebhookRequest{Method: req.Method, Query: req.URL.RawQuery, Header: req.Header, Body: body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reply top.SPIReply
+			if err := json.Unmarshal(resp.Body, &reply); err != nil || reply.QueryCode != c.code {
+				t.Fatalf("reply %s (%v), want query_code %s", resp.Body, err, c.code)
+			}
+			if len(resp.Records) != 0 {
+				t.Fatalf("a question stored %d records", len(resp.Records))
+			}
+			if c.code != top.SPICodeOK {
+				if reply.Member != nil {
+					t.Fatalf("reply %s carries a member", resp.Body)
+				}
+				return
+			}
+			if reply.Member == nil || reply.Member.Point != c.point || reply.Member.Level != c.level || reply.Member.Mobile != m.Mobile {
+				t.Fatalf("reply %s, want point %d level %d and the asked mobile", resp.Body, c.point, c.level)
+			}
+		})
+	}
+
+	// A hub that cannot be asked gets E04 (Tmall retries), not a guess.
+	k := e.connectorWith(t, nil, lookupFails{e.host})
+	req, _ := e.sb.MemberSPIRequest(t.Context(), "http://hub/", top.SPIBindQuery, m.OUID)
+	body, _ := io.ReadAll(req.Body)
+	resp, err := k.HandleWebhook(t.Context(), sdk.WebhookRequest{Method: req.Method, Query: req.URL.RawQuery, Header: req.Header, Body: body})
+	if err != nil || !strings.Contains(string(resp.Body), `"query_code":"E04"`) {
+		t.Fatalf("lookup failing: %s %v, want E04", resp.Body, err)
+	}
+}
+
+type lookupFails struct{ sdk.HostService }
+
+func (lookupFails) LookupMember(context.Context, mapping.Identity) (sdk.MemberLookup, error) {
+	return sdk.MemberLookup{}, sdk.UnavailableError(nil, "store is down")
 }
 
 // firstOUID is a member ouid of a tiny sandbox with the same seed; ouids

@@ -73,6 +73,12 @@ func newEnv(t *testing.T, cfg sandbox.Config, wrap func(http.Handler) http.Handl
 
 func (e *env) connector(t *testing.T, override map[string]any) *taobao.Connector {
 	t.Helper()
+	return e.connectorWith(t, override, e.host)
+}
+
+// connectorWith is connector with host as the hub's services.
+func (e *env) connectorWith(t *testing.T, override map[string]any, host sdk.HostService) *taobao.Connector {
+	t.Helper()
 	raw := map[string]any{}
 	for k, v := range e.raw {
 		raw[k] = v
@@ -84,7 +90,7 @@ func (e *env) connector(t *testing.T, override map[string]any) *taobao.Connector
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := taobao.New(context.Background(), cfg, sdk.NewHost(zerolog.Nop(), e.host, e.clk.Now))
+	c, err := taobao.New(context.Background(), cfg, sdk.NewHost(zerolog.Nop(), host, e.clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

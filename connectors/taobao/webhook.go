@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/channelhub/channelhub/connectors/taobao/top"
@@ -22,9 +23,9 @@ import (
 // share with the brand: the call is emitted on the members stream with a
 // phone identity (so the member links to the same person elsewhere by
 // phone) and the member's taobao_ouid / taobao_omid / taobao_buyer_open_uid.
-// The reply is {"query_code": …}: SUC for bind, register and activate; E02
-// (not bound) for bind.query, since the connector keeps no member state —
-// Tmall then binds, and that call is recorded.
+// The reply is {"query_code": …}: SUC for bind, register and activate;
+// bind.query is answered from the hub's members (see bindQuery) and emits
+// no record.
 func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (sdk.WebhookResponse, error) {
 	if req.Method != http.MethodPost {
 		return sdk.WebhookResponse{}, sdk.PermanentError("", "taobao SPI calls are POSTs, got %s", req.Method)
@@ -47,15 +48,58 @@ func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (
 		bad := sdk.Record{Stream: StreamMembers, Bad: &sdk.BadRecord{Reason: err.Error(), Raw: nil, Location: "spi " + method}}
 		return reply(top.SPIReply{QueryCode: top.SPICodeSystemError, Message: "unreadable body"}, []sdk.Record{bad}), nil
 	}
+	if method == top.SPIBindQuery {
+		return reply(k.bindQuery(ctx, m), nil), nil
+	}
 	rec, ok := k.spiMemberRecord(m, method)
 	if !ok {
 		return reply(top.SPIReply{QueryCode: top.SPICodeSystemError, Message: "member without id"}, []sdk.Record{rec}), nil
 	}
-	code := top.SPICodeOK
-	if method == top.SPIBindQuery {
-		code = top.SPICodeNotBound
+	return reply(top.SPIReply{QueryCode: top.SPICodeOK}, []sdk.Record{rec}), nil
+}
+
+// bindQuery answers tmall.mei.crm.member.bind.query from what the hub knows
+// (sdk.Host.LookupMember), asked by the mobile and by the member's Taobao
+// ids: SUC with the points balance and level when the member holds a
+// record of this connection (bound: a bind, register or activate, or the
+// shop's CRM); E02 when the brand knows the person from another channel
+// only, or the mobile is shared by several members (Tmall then calls bind,
+// which is recorded and linked); E01 when nobody holds any of them (Tmall
+// then calls register); E04 (retry) when the hub cannot be asked. A level
+// that is not a whole number (a grade name) is sent as 0. The question
+// itself stores nothing.
+func (k *Connector) bindQuery(ctx context.Context, m *top.SPIMember) top.SPIReply {
+	var ids []mapping.Identity
+	if phone, err := mapping.NormalizePhone(m.Mobile); err == nil {
+		ids = append(ids, mapping.Identity{Type: mapping.IDPhone, Value: phone})
 	}
-	return reply(top.SPIReply{QueryCode: code}, []sdk.Record{rec}), nil
+	if m.OMID != "" && k.brand != "" {
+		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoOMID, Scope: k.brand, Value: m.OMID})
+	}
+	if m.OUID != "" {
+		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: k.shop, Value: m.OUID})
+	}
+	if m.OpenID != "" {
+		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoBuyerOpenUID, Scope: k.appKey, Value: m.OpenID})
+	}
+	found := false
+	for _, id := range ids {
+		got, err := k.host.LookupMember(ctx, id)
+		if err != nil {
+			k.host.Log().Warn().Err(err).Str("identity_type", string(id.Type)).Msg("bind.query: member lookup failed")
+			return top.SPIReply{QueryCode: top.SPICodeSystemError, Message: "member lookup failed, retry"}
+		}
+		if got.Linked {
+			level, _ := strconv.ParseInt(got.Level, 10, 64)
+			return top.SPIReply{QueryCode: top.SPICodeOK, Member: &top.SPIReplyMember{
+				Point: got.PointsBalance, Level: max(level, 0), Nick: m.Nick, Mobile: m.Mobile, Extend: m.Extend}}
+		}
+		found = found || got.Found
+	}
+	if found {
+		return top.SPIReply{QueryCode: top.SPICodeNotBound}
+	}
+	return top.SPIReply{QueryCode: top.SPICodeNoMember}
 }
 
 func reply(r top.SPIReply, records []sdk.Record) sdk.WebhookResponse {

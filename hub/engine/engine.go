@@ -357,7 +357,7 @@ func (e *Engine) instance(tenant *config.Tenant, conn *config.Connection) (*plug
 	for api, v := range conn.RateLimits {
 		limits[api] = v
 	}
-	svc := &host.Service{Tenant: tenant.ID, Connection: conn.ID, Tokens: e.tokens, Limiter: e.limiter, Limits: limits, Config: e.store, Spec: entry.Spec}
+	svc := &host.Service{Tenant: tenant.ID, Connection: conn.ID, Tokens: e.tokens, Limiter: e.limiter, Limits: limits, Config: e.store, Spec: entry.Spec, Members: e.store}
 	return e.plugins.Instance(tenant.ID, conn.ID, conn.Connector, svc)
 }
 

@@ -1,6 +1,9 @@
 package engine_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -57,5 +60,73 @@ func TestTmallPointChangeAnsweredAfterCommit(t *testing.T) {
 	}
 	if stats, err := st.Stats(ctx, "t1"); err != nil || stats.PointsEntries != 1 {
 		t.Fatalf("%d ledger entries (%v), want the change once however often it came", stats.PointsEntries, err)
+	}
+}
+
+// Tmall's bind.query is answered by the Taobao plugin process from the
+// hub's store, through the host service: nobody yet is E01; a person the
+// tenant knows from another connection only is E02; a member this
+// connection has a record of is SUC with its points balance. The question
+// itself stores nothing.
+func TestTmallBindQueryAnsweredFromTheStore(t *testing.T) {
+	t.Parallel()
+	sb := taobaosandbox.New(taobaosandbox.Config{Members: 50, Orders: 10, Redeliver: time.Nanosecond})
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	c := sb.Config()
+	conn, _ := json.Marshal(map[string]any{"app_key": c.AppKey, "app_secret": c.AppSecret, "session": c.Session,
+		"shop": c.SellerID, "brand": c.Brand, "api_base": srv.URL})
+	yaml := fmt.Sprintf(`data_dir: %s
+plugins_dir: %s
+tenants:
+  - id: t1
+    connections:
+      - id: tmall
+        connector: taobao
+        config: %s
+      - id: tmall-b
+        connector: taobao
+        config: %s
+    jobs:
+      - id: tmc-b
+        connection: tmall-b
+        read: [tmc]
+        mode: incremental
+`, t.TempDir(), plugins(t), conn, conn)
+	eng, st := engineFor(t, yaml, nil)
+	hub := httptest.NewServer(eng.WebhookHandler())
+	t.Cleanup(hub.Close)
+	m := sb.BrandMembers()[0]
+	call := func(connection, method string) top.SPIReply {
+		t.Helper()
+		status, body := send(t)(sb.MemberSPIRequest(t.Context(), hub.URL+"/webhooks/t1/"+connection, method, m.OUID))
+		var r top.SPIReply
+		if err := json.Unmarshal(body, &r); err != nil || status != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", connection, method, status, body)
+		}
+		return r
+	}
+
+	if r := call("tmall", top.SPIBindQuery); r.QueryCode != top.SPICodeNoMember {
+		t.Fatalf("nobody known: %+v, want E01", r)
+	}
+	if stats, err := st.Stats(t.Context(), "t1"); err != nil || stats.Members != 0 {
+		t.Fatalf("the question stored %d members (%v)", stats.Members, err)
+	}
+	if r := call("tmall-b", top.SPIRegister); r.QueryCode != top.SPICodeOK {
+		t.Fatalf("register: %+v", r)
+	}
+	if r := call("tmall", top.SPIBindQuery); r.QueryCode != top.SPICodeNotBound || r.Member != nil {
+		t.Fatalf("known through another connection only: %+v, want E02 without member data", r)
+	}
+	if r := call("tmall-b", top.SPIBindQuery); r.QueryCode != top.SPICodeOK || r.Member == nil || r.Member.Point != 0 {
+		t.Fatalf("bound: %+v, want SUC with no points yet", r)
+	}
+	sb.PublishPointChange(m.OUID, 120, "签到")
+	if _, err := eng.Run(t.Context(), engine.Request{Tenant: "t1", Job: "tmc-b"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := call("tmall-b", top.SPIBindQuery); r.QueryCode != top.SPICodeOK || r.Member == nil || r.Member.Point != 120 || r.Member.Mobile != m.Mobile {
+		t.Fatalf("after +120: %+v, want SUC with 120 points", r)
 	}
 }

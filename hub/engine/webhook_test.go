@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -75,6 +76,28 @@ tenants:
 	return yaml
 }
 
+// send returns a function that sends the request it is given (failing the
+// test on err) and returns the answer's status and body; send(t)(build())
+// takes a request builder's two results.
+func send(t *testing.T) func(*http.Request, error) (int, []byte) {
+	return func(req *http.Request, err error) (int, []byte) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, b
+	}
+}
+
 // failingStore fails the next fail ApplyBatch calls, as a full disk would.
 type failingStore struct {
 	store.Store
@@ -115,18 +138,8 @@ func TestWebhookRedeliveredAfterStoreFailureIsStored(t *testing.T) {
 	body := brand.Body(brand.PhoneBoundCode(u, code))
 	deliver := func() (int, string) {
 		t.Helper()
-		req, err := brand.RequestAt(t.Context(), hub.URL+"/webhooks/t1/mini", body, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.String()
+		status, b := send(t)(brand.RequestAt(t.Context(), hub.URL+"/webhooks/t1/mini", body, time.Now()))
+		return status, string(b)
 	}
 	if status, text := deliver(); status != http.StatusServiceUnavailable {
 		t.Fatalf("first delivery with the store failing: %d %s, want 503", status, text)

@@ -7,10 +7,14 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/channelhub/channelhub/hub/identity"
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
 )
 
@@ -188,6 +192,12 @@ type ConfigSaver interface {
 	SaveConfigPatch(ctx context.Context, tenant, connection string, patch []byte) error
 }
 
+// MemberFinder finds the member holding an identifier (the store
+// implements it).
+type MemberFinder interface {
+	FindMember(ctx context.Context, tenant string, id mapping.Identity) (*store.MemberView, error)
+}
+
 // Service is the sdk.HostService of one connection.
 type Service struct {
 	Tenant, Connection string
@@ -202,6 +212,8 @@ type Service struct {
 	// fields, with values of their types. A zero Spec declares no field, so
 	// every patch is refused.
 	Spec sdk.Spec
+	// Members answers LookupMember within Tenant.
+	Members MemberFinder
 }
 
 var _ sdk.HostService = (*Service)(nil)
@@ -258,4 +270,42 @@ func (s *Service) UpdateConfig(ctx context.Context, patch []byte) error {
 		return fmt.Errorf("connection %s/%s: no config store", s.Tenant, s.Connection)
 	}
 	return s.Config.SaveConfigPatch(ctx, s.Tenant, s.Connection, patch)
+}
+
+// LookupMember implements sdk.HostService: what the tenant's store knows of
+// the member holding id. The answer names no member and no other
+// identifier, and carries the points balance and level only of a member
+// that holds a record of this connection, so a plugin sees no more than
+// its own connection's members. Errors never repeat the identifier's value
+// (it may be a phone).
+func (s *Service) LookupMember(ctx context.Context, id mapping.Identity) (sdk.MemberLookup, error) {
+	if s.Members == nil {
+		return sdk.MemberLookup{}, sdk.UnavailableError(nil, "connection %s/%s: no member store to look up in", s.Tenant, s.Connection)
+	}
+	if err := id.Validate(); err != nil {
+		return sdk.MemberLookup{}, sdk.PermanentError("", "look up member: %v", err)
+	}
+	if id.Type == mapping.IDPhone {
+		if _, err := mapping.NormalizePhone(id.Value); err != nil {
+			return sdk.MemberLookup{}, sdk.PermanentError("", "look up member: %v", err)
+		}
+	}
+	v, err := s.Members.FindMember(ctx, s.Tenant, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, identity.ErrBlocked):
+		// A blocked identifier (a placeholder number) links nobody.
+		return sdk.MemberLookup{}, nil
+	case errors.Is(err, store.ErrAmbiguous):
+		return sdk.MemberLookup{Found: true, Shared: true}, nil
+	case err != nil:
+		return sdk.MemberLookup{}, sdk.UnavailableError(err, "connection %s/%s: look up a member by %s", s.Tenant, s.Connection, id.Type)
+	}
+	out := sdk.MemberLookup{Found: true}
+	for _, src := range v.Sources {
+		if src.Connection == s.Connection {
+			out.Linked, out.PointsBalance, out.Level = true, v.Points, v.Profile.Level
+			break
+		}
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/channelhub/channelhub/hub/host"
+	"github.com/channelhub/channelhub/hub/identity"
+	"github.com/channelhub/channelhub/hub/store"
+	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
 )
 
@@ -201,5 +205,74 @@ func TestRefusedPatchIsClassedOverTheWire(t *testing.T) {
 	}
 	if len(store.saved) != 0 {
 		t.Fatal("a refused patch was stored")
+	}
+}
+
+// members is a MemberFinder with one view per identifier value; err, when
+// set, is every lookup's answer.
+type members struct {
+	views map[string]*store.MemberView
+	err   error
+}
+
+func (m members) FindMember(_ context.Context, tenant string, id mapping.Identity) (*store.MemberView, error) {
+	if m.err != nil {
+		return nil, m.err
+	}
+	if v, ok := m.views[tenant+"/"+id.Value]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("no member: %w", store.ErrNotFound)
+}
+
+// LookupMember tells a plugin whether the person is known, and the points
+// and level only of a member its own connection has a record of; its
+// errors never repeat a phone.
+func TestLookupMemberShowsOnlyTheConnectionsMembers(t *testing.T) {
+	t.Parallel()
+	phone := mapping.Identity{Type: mapping.IDPhone, Value: "+8613800138000"}
+	ouid := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: "shop", Value: "ou-1"}
+	own := &store.MemberView{MemberID: "m1", Points: 120, Profile: store.Profile{Level: "3"},
+		Sources: []store.SourceRef{{Connection: "wx", RecordID: "o1"}, {Connection: "tmall", RecordID: "ou-1"}}}
+	other := &store.MemberView{MemberID: "m2", Points: 80, Profile: store.Profile{Level: "gold"},
+		Sources: []store.SourceRef{{Connection: "wx", RecordID: "o2"}}}
+	found := members{views: map[string]*store.MemberView{"t1/ou-1": own, "t1/+8613800138000": other, "t2/ou-1": own}}
+	for _, tc := range []struct {
+		name  string
+		finds members
+		id    mapping.Identity
+		want  sdk.MemberLookup
+	}{
+		{"a member of this connection", found, ouid, sdk.MemberLookup{Found: true, Linked: true, PointsBalance: 120, Level: "3"}},
+		{"a member of other connections only", found, phone, sdk.MemberLookup{Found: true}},
+		{"nobody", found, mapping.Identity{Type: mapping.IDPhone, Value: "+8613900139000"}, sdk.MemberLookup{}},
+		{"a shared phone", members{err: fmt.Errorf("held by 2 members (m1, m2): %w", store.ErrAmbiguous)}, phone, sdk.MemberLookup{Found: true, Shared: true}},
+		{"a blocked number", members{err: fmt.Errorf("identity phone: value %q is %w", phone.Value, identity.ErrBlocked)}, phone, sdk.MemberLookup{}},
+	} {
+		svc := &host.Service{Tenant: "t1", Connection: "tmall", Members: tc.finds}
+		got, err := svc.LookupMember(t.Context(), tc.id)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		name  string
+		finds members
+		id    mapping.Identity
+		class sdk.Class
+	}{
+		{"a malformed phone", found, mapping.Identity{Type: mapping.IDPhone, Value: "138-0013-80x0"}, sdk.ClassPermanent},
+		{"an unknown type", found, mapping.Identity{Type: "passport", Value: "138-0013-80x0"}, sdk.ClassPermanent},
+		{"the store failing", members{err: errors.New("disk I/O error")}, phone, sdk.ClassUnavailable},
+	} {
+		svc := &host.Service{Tenant: "t1", Connection: "tmall", Members: tc.finds}
+		_, err := svc.LookupMember(t.Context(), tc.id)
+		if sdk.ClassOf(err) != tc.class || err == nil || strings.Contains(err.Error(), "138") {
+			t.Errorf("%s: %v, want a %s error that does not repeat the number", tc.name, err, tc.class)
+		}
+	}
+	if _, err := (&host.Service{Tenant: "t1", Connection: "tmall"}).LookupMember(t.Context(), phone); sdk.ClassOf(err) != sdk.ClassUnavailable {
+		t.Errorf("no store: %v, want unavailable", err)
 	}
 }

@@ -61,6 +61,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
 )
 
@@ -746,6 +747,9 @@ type FakeHost struct {
 	// type (see sdk.Spec.CheckConfigPatch). Run checks every patch against
 	// the harness's plugin spec whatever host it is given.
 	Spec *sdk.Spec
+	// Members are LookupMember's answers, by identifier as asked; an
+	// identifier not in it is not found.
+	Members map[mapping.Identity]sdk.MemberLookup
 }
 
 // NewFakeHost returns an empty FakeHost.
@@ -775,6 +779,13 @@ func (f *FakeHost) InvalidateToken(_ context.Context, key, value string) error {
 		delete(f.tokens, key)
 	}
 	return nil
+}
+
+// LookupMember implements sdk.HostService.
+func (f *FakeHost) LookupMember(_ context.Context, id mapping.Identity) (sdk.MemberLookup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.Members[id], nil
 }
 
 // checkedHost refuses the config patches the hub refuses, then passes the

@@ -3158,6 +3158,132 @@ func (x *UpdateConfigRequest) GetPatchJson() []byte {
 	return nil
 }
 
+type LookupMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// identity is the identifier asked about; a phone in clear, which the hub
+	// normalises and hashes with the tenant's salt, and never logs.
+	Identity      *Identity `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupMemberRequest) Reset() {
+	*x = LookupMemberRequest{}
+	mi := &file_channelhub_v1_connector_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupMemberRequest) ProtoMessage() {}
+
+func (x *LookupMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_channelhub_v1_connector_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupMemberRequest.ProtoReflect.Descriptor instead.
+func (*LookupMemberRequest) Descriptor() ([]byte, []int) {
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *LookupMemberRequest) GetIdentity() *Identity {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+type LookupMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// found: a member of the tenant holds the identifier.
+	Found bool `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
+	// shared: more than one member holds it (a phone a family shares).
+	Shared bool `protobuf:"varint,2,opt,name=shared,proto3" json:"shared,omitempty"`
+	// linked: the member holds a record of this connection.
+	Linked bool `protobuf:"varint,3,opt,name=linked,proto3" json:"linked,omitempty"`
+	// points_balance and level are set only when linked.
+	PointsBalance int64  `protobuf:"varint,4,opt,name=points_balance,json=pointsBalance,proto3" json:"points_balance,omitempty"`
+	Level         string `protobuf:"bytes,5,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupMemberResponse) Reset() {
+	*x = LookupMemberResponse{}
+	mi := &file_channelhub_v1_connector_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupMemberResponse) ProtoMessage() {}
+
+func (x *LookupMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_channelhub_v1_connector_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupMemberResponse.ProtoReflect.Descriptor instead.
+func (*LookupMemberResponse) Descriptor() ([]byte, []int) {
+	return file_channelhub_v1_connector_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *LookupMemberResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *LookupMemberResponse) GetShared() bool {
+	if x != nil {
+		return x.Shared
+	}
+	return false
+}
+
+func (x *LookupMemberResponse) GetLinked() bool {
+	if x != nil {
+		return x.Linked
+	}
+	return false
+}
+
+func (x *LookupMemberResponse) GetPointsBalance() int64 {
+	if x != nil {
+		return x.PointsBalance
+	}
+	return 0
+}
+
+func (x *LookupMemberResponse) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
 var File_channelhub_v1_connector_proto protoreflect.FileDescriptor
 
 const file_channelhub_v1_connector_proto_rawDesc = "" +
@@ -3436,20 +3562,29 @@ const file_channelhub_v1_connector_proto_rawDesc = "" +
 	"\twaited_ms\x18\x01 \x01(\x03R\bwaitedMs\"4\n" +
 	"\x13UpdateConfigRequest\x12\x1d\n" +
 	"\n" +
-	"patch_json\x18\x01 \x01(\fR\tpatchJson2\xe6\x02\n" +
+	"patch_json\x18\x01 \x01(\fR\tpatchJson\"J\n" +
+	"\x13LookupMemberRequest\x123\n" +
+	"\bidentity\x18\x01 \x01(\v2\x17.channelhub.v1.IdentityR\bidentity\"\x99\x01\n" +
+	"\x14LookupMemberResponse\x12\x14\n" +
+	"\x05found\x18\x01 \x01(\bR\x05found\x12\x16\n" +
+	"\x06shared\x18\x02 \x01(\bR\x06shared\x12\x16\n" +
+	"\x06linked\x18\x03 \x01(\bR\x06linked\x12%\n" +
+	"\x0epoints_balance\x18\x04 \x01(\x03R\rpointsBalance\x12\x14\n" +
+	"\x05level\x18\x05 \x01(\tR\x05level2\xe6\x02\n" +
 	"\tConnector\x12?\n" +
 	"\x04Spec\x12\x1a.channelhub.v1.SpecRequest\x1a\x1b.channelhub.v1.SpecResponse\x12B\n" +
 	"\x05Check\x12\x1b.channelhub.v1.CheckRequest\x1a\x1c.channelhub.v1.CheckResponse\x12@\n" +
 	"\x04Read\x12\x1a.channelhub.v1.ReadRequest\x1a\x1a.channelhub.v1.ReadMessage0\x01\x12B\n" +
 	"\x05Write\x12\x1b.channelhub.v1.WriteRequest\x1a\x1c.channelhub.v1.WriteResponse\x12N\n" +
-	"\rHandleWebhook\x12\x1d.channelhub.v1.WebhookRequest\x1a\x1e.channelhub.v1.WebhookResponse2\x9d\x03\n" +
+	"\rHandleWebhook\x12\x1d.channelhub.v1.WebhookRequest\x1a\x1e.channelhub.v1.WebhookResponse2\xf6\x03\n" +
 	"\x04Host\x129\n" +
 	"\bGetToken\x12\x17.channelhub.v1.TokenKey\x1a\x14.channelhub.v1.Token\x12@\n" +
 	"\bPutToken\x12\x1e.channelhub.v1.PutTokenRequest\x1a\x14.channelhub.v1.Empty\x12N\n" +
 	"\x0fInvalidateToken\x12%.channelhub.v1.InvalidateTokenRequest\x1a\x14.channelhub.v1.Empty\x12H\n" +
 	"\aAcquire\x12\x1d.channelhub.v1.AcquireRequest\x1a\x1e.channelhub.v1.AcquireResponse\x124\n" +
 	"\x03Log\x12\x17.channelhub.v1.LogEntry\x1a\x14.channelhub.v1.Empty\x12H\n" +
-	"\fUpdateConfig\x12\".channelhub.v1.UpdateConfigRequest\x1a\x14.channelhub.v1.EmptyB2Z0github.com/channelhub/channelhub/sdk/internal/pbb\x06proto3"
+	"\fUpdateConfig\x12\".channelhub.v1.UpdateConfigRequest\x1a\x14.channelhub.v1.Empty\x12W\n" +
+	"\fLookupMember\x12\".channelhub.v1.LookupMemberRequest\x1a#.channelhub.v1.LookupMemberResponseB2Z0github.com/channelhub/channelhub/sdk/internal/pbb\x06proto3"
 
 var (
 	file_channelhub_v1_connector_proto_rawDescOnce sync.Once
@@ -3464,7 +3599,7 @@ func file_channelhub_v1_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_channelhub_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_channelhub_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_channelhub_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_channelhub_v1_connector_proto_goTypes = []any{
 	(Error_Class)(0),               // 0: channelhub.v1.Error.Class
 	(ReadRequest_Mode)(0),          // 1: channelhub.v1.ReadRequest.Mode
@@ -3511,11 +3646,13 @@ var file_channelhub_v1_connector_proto_goTypes = []any{
 	(*AcquireRequest)(nil),         // 42: channelhub.v1.AcquireRequest
 	(*AcquireResponse)(nil),        // 43: channelhub.v1.AcquireResponse
 	(*UpdateConfigRequest)(nil),    // 44: channelhub.v1.UpdateConfigRequest
-	nil,                            // 45: channelhub.v1.LogEntry.FieldsEntry
-	nil,                            // 46: channelhub.v1.Member.AttributesEntry
-	nil,                            // 47: channelhub.v1.Action.ParamsEntry
-	nil,                            // 48: channelhub.v1.WebhookRequest.HeadersEntry
-	nil,                            // 49: channelhub.v1.WebhookResponse.HeadersEntry
+	(*LookupMemberRequest)(nil),    // 45: channelhub.v1.LookupMemberRequest
+	(*LookupMemberResponse)(nil),   // 46: channelhub.v1.LookupMemberResponse
+	nil,                            // 47: channelhub.v1.LogEntry.FieldsEntry
+	nil,                            // 48: channelhub.v1.Member.AttributesEntry
+	nil,                            // 49: channelhub.v1.Action.ParamsEntry
+	nil,                            // 50: channelhub.v1.WebhookRequest.HeadersEntry
+	nil,                            // 51: channelhub.v1.WebhookResponse.HeadersEntry
 }
 var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	0,  // 0: channelhub.v1.Error.class:type_name -> channelhub.v1.Error.Class
@@ -3533,11 +3670,11 @@ var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	31, // 12: channelhub.v1.RecordBatch.records:type_name -> channelhub.v1.Record
 	18, // 13: channelhub.v1.RecordBatch.checkpoint:type_name -> channelhub.v1.Checkpoint
 	2,  // 14: channelhub.v1.StreamStatus.state:type_name -> channelhub.v1.StreamStatus.State
-	45, // 15: channelhub.v1.LogEntry.fields:type_name -> channelhub.v1.LogEntry.FieldsEntry
+	47, // 15: channelhub.v1.LogEntry.fields:type_name -> channelhub.v1.LogEntry.FieldsEntry
 	22, // 16: channelhub.v1.Member.identities:type_name -> channelhub.v1.Identity
 	23, // 17: channelhub.v1.Member.tags:type_name -> channelhub.v1.Tag
 	24, // 18: channelhub.v1.Member.consents:type_name -> channelhub.v1.Consent
-	46, // 19: channelhub.v1.Member.attributes:type_name -> channelhub.v1.Member.AttributesEntry
+	48, // 19: channelhub.v1.Member.attributes:type_name -> channelhub.v1.Member.AttributesEntry
 	26, // 20: channelhub.v1.Order.items:type_name -> channelhub.v1.OrderItem
 	22, // 21: channelhub.v1.Order.buyer:type_name -> channelhub.v1.Identity
 	22, // 22: channelhub.v1.PointsEntry.member:type_name -> channelhub.v1.Identity
@@ -3547,7 +3684,7 @@ var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	29, // 26: channelhub.v1.Record.bad:type_name -> channelhub.v1.BadRecord
 	30, // 27: channelhub.v1.Record.receipt:type_name -> channelhub.v1.Receipt
 	22, // 28: channelhub.v1.Action.target:type_name -> channelhub.v1.Identity
-	47, // 29: channelhub.v1.Action.params:type_name -> channelhub.v1.Action.ParamsEntry
+	49, // 29: channelhub.v1.Action.params:type_name -> channelhub.v1.Action.ParamsEntry
 	3,  // 30: channelhub.v1.ActionResult.status:type_name -> channelhub.v1.ActionResult.Status
 	6,  // 31: channelhub.v1.ActionResult.error:type_name -> channelhub.v1.Error
 	24, // 32: channelhub.v1.ActionResult.consent:type_name -> channelhub.v1.Consent
@@ -3555,36 +3692,39 @@ var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	32, // 34: channelhub.v1.WriteRequest.actions:type_name -> channelhub.v1.Action
 	33, // 35: channelhub.v1.WriteResponse.results:type_name -> channelhub.v1.ActionResult
 	5,  // 36: channelhub.v1.WebhookRequest.ctx:type_name -> channelhub.v1.CallContext
-	48, // 37: channelhub.v1.WebhookRequest.headers:type_name -> channelhub.v1.WebhookRequest.HeadersEntry
-	49, // 38: channelhub.v1.WebhookResponse.headers:type_name -> channelhub.v1.WebhookResponse.HeadersEntry
+	50, // 37: channelhub.v1.WebhookRequest.headers:type_name -> channelhub.v1.WebhookRequest.HeadersEntry
+	51, // 38: channelhub.v1.WebhookResponse.headers:type_name -> channelhub.v1.WebhookResponse.HeadersEntry
 	31, // 39: channelhub.v1.WebhookResponse.records:type_name -> channelhub.v1.Record
-	7,  // 40: channelhub.v1.Connector.Spec:input_type -> channelhub.v1.SpecRequest
-	13, // 41: channelhub.v1.Connector.Check:input_type -> channelhub.v1.CheckRequest
-	15, // 42: channelhub.v1.Connector.Read:input_type -> channelhub.v1.ReadRequest
-	34, // 43: channelhub.v1.Connector.Write:input_type -> channelhub.v1.WriteRequest
-	36, // 44: channelhub.v1.Connector.HandleWebhook:input_type -> channelhub.v1.WebhookRequest
-	38, // 45: channelhub.v1.Host.GetToken:input_type -> channelhub.v1.TokenKey
-	40, // 46: channelhub.v1.Host.PutToken:input_type -> channelhub.v1.PutTokenRequest
-	41, // 47: channelhub.v1.Host.InvalidateToken:input_type -> channelhub.v1.InvalidateTokenRequest
-	42, // 48: channelhub.v1.Host.Acquire:input_type -> channelhub.v1.AcquireRequest
-	21, // 49: channelhub.v1.Host.Log:input_type -> channelhub.v1.LogEntry
-	44, // 50: channelhub.v1.Host.UpdateConfig:input_type -> channelhub.v1.UpdateConfigRequest
-	8,  // 51: channelhub.v1.Connector.Spec:output_type -> channelhub.v1.SpecResponse
-	14, // 52: channelhub.v1.Connector.Check:output_type -> channelhub.v1.CheckResponse
-	16, // 53: channelhub.v1.Connector.Read:output_type -> channelhub.v1.ReadMessage
-	35, // 54: channelhub.v1.Connector.Write:output_type -> channelhub.v1.WriteResponse
-	37, // 55: channelhub.v1.Connector.HandleWebhook:output_type -> channelhub.v1.WebhookResponse
-	39, // 56: channelhub.v1.Host.GetToken:output_type -> channelhub.v1.Token
-	4,  // 57: channelhub.v1.Host.PutToken:output_type -> channelhub.v1.Empty
-	4,  // 58: channelhub.v1.Host.InvalidateToken:output_type -> channelhub.v1.Empty
-	43, // 59: channelhub.v1.Host.Acquire:output_type -> channelhub.v1.AcquireResponse
-	4,  // 60: channelhub.v1.Host.Log:output_type -> channelhub.v1.Empty
-	4,  // 61: channelhub.v1.Host.UpdateConfig:output_type -> channelhub.v1.Empty
-	51, // [51:62] is the sub-list for method output_type
-	40, // [40:51] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	22, // 40: channelhub.v1.LookupMemberRequest.identity:type_name -> channelhub.v1.Identity
+	7,  // 41: channelhub.v1.Connector.Spec:input_type -> channelhub.v1.SpecRequest
+	13, // 42: channelhub.v1.Connector.Check:input_type -> channelhub.v1.CheckRequest
+	15, // 43: channelhub.v1.Connector.Read:input_type -> channelhub.v1.ReadRequest
+	34, // 44: channelhub.v1.Connector.Write:input_type -> channelhub.v1.WriteRequest
+	36, // 45: channelhub.v1.Connector.HandleWebhook:input_type -> channelhub.v1.WebhookRequest
+	38, // 46: channelhub.v1.Host.GetToken:input_type -> channelhub.v1.TokenKey
+	40, // 47: channelhub.v1.Host.PutToken:input_type -> channelhub.v1.PutTokenRequest
+	41, // 48: channelhub.v1.Host.InvalidateToken:input_type -> channelhub.v1.InvalidateTokenRequest
+	42, // 49: channelhub.v1.Host.Acquire:input_type -> channelhub.v1.AcquireRequest
+	21, // 50: channelhub.v1.Host.Log:input_type -> channelhub.v1.LogEntry
+	44, // 51: channelhub.v1.Host.UpdateConfig:input_type -> channelhub.v1.UpdateConfigRequest
+	45, // 52: channelhub.v1.Host.LookupMember:input_type -> channelhub.v1.LookupMemberRequest
+	8,  // 53: channelhub.v1.Connector.Spec:output_type -> channelhub.v1.SpecResponse
+	14, // 54: channelhub.v1.Connector.Check:output_type -> channelhub.v1.CheckResponse
+	16, // 55: channelhub.v1.Connector.Read:output_type -> channelhub.v1.ReadMessage
+	35, // 56: channelhub.v1.Connector.Write:output_type -> channelhub.v1.WriteResponse
+	37, // 57: channelhub.v1.Connector.HandleWebhook:output_type -> channelhub.v1.WebhookResponse
+	39, // 58: channelhub.v1.Host.GetToken:output_type -> channelhub.v1.Token
+	4,  // 59: channelhub.v1.Host.PutToken:output_type -> channelhub.v1.Empty
+	4,  // 60: channelhub.v1.Host.InvalidateToken:output_type -> channelhub.v1.Empty
+	43, // 61: channelhub.v1.Host.Acquire:output_type -> channelhub.v1.AcquireResponse
+	4,  // 62: channelhub.v1.Host.Log:output_type -> channelhub.v1.Empty
+	4,  // 63: channelhub.v1.Host.UpdateConfig:output_type -> channelhub.v1.Empty
+	46, // 64: channelhub.v1.Host.LookupMember:output_type -> channelhub.v1.LookupMemberResponse
+	53, // [53:65] is the sub-list for method output_type
+	41, // [41:53] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_channelhub_v1_connector_proto_init() }
@@ -3611,7 +3751,7 @@ func file_channelhub_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_channelhub_v1_connector_proto_rawDesc), len(file_channelhub_v1_connector_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   46,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

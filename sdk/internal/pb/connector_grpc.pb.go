@@ -299,6 +299,7 @@ const (
 	Host_Acquire_FullMethodName         = "/channelhub.v1.Host/Acquire"
 	Host_Log_FullMethodName             = "/channelhub.v1.Host/Log"
 	Host_UpdateConfig_FullMethodName    = "/channelhub.v1.Host/UpdateConfig"
+	Host_LookupMember_FullMethodName    = "/channelhub.v1.Host/LookupMember"
 )
 
 // HostClient is the client API for Host service.
@@ -311,6 +312,10 @@ type HostClient interface {
 	Acquire(ctx context.Context, in *AcquireRequest, opts ...grpc.CallOption) (*AcquireResponse, error)
 	Log(ctx context.Context, in *LogEntry, opts ...grpc.CallOption) (*Empty, error)
 	UpdateConfig(ctx context.Context, in *UpdateConfigRequest, opts ...grpc.CallOption) (*Empty, error)
+	// LookupMember says whether a member of the connection's tenant holds an
+	// identifier, and, for a member that holds a record of this connection,
+	// its points balance and level.
+	LookupMember(ctx context.Context, in *LookupMemberRequest, opts ...grpc.CallOption) (*LookupMemberResponse, error)
 }
 
 type hostClient struct {
@@ -381,6 +386,16 @@ func (c *hostClient) UpdateConfig(ctx context.Context, in *UpdateConfigRequest, 
 	return out, nil
 }
 
+func (c *hostClient) LookupMember(ctx context.Context, in *LookupMemberRequest, opts ...grpc.CallOption) (*LookupMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupMemberResponse)
+	err := c.cc.Invoke(ctx, Host_LookupMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -391,6 +406,10 @@ type HostServer interface {
 	Acquire(context.Context, *AcquireRequest) (*AcquireResponse, error)
 	Log(context.Context, *LogEntry) (*Empty, error)
 	UpdateConfig(context.Context, *UpdateConfigRequest) (*Empty, error)
+	// LookupMember says whether a member of the connection's tenant holds an
+	// identifier, and, for a member that holds a record of this connection,
+	// its points balance and level.
+	LookupMember(context.Context, *LookupMemberRequest) (*LookupMemberResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -418,6 +437,9 @@ func (UnimplementedHostServer) Log(context.Context, *LogEntry) (*Empty, error) {
 }
 func (UnimplementedHostServer) UpdateConfig(context.Context, *UpdateConfigRequest) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateConfig not implemented")
+}
+func (UnimplementedHostServer) LookupMember(context.Context, *LookupMemberRequest) (*LookupMemberResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LookupMember not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -548,6 +570,24 @@ func _Host_UpdateConfig_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_LookupMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).LookupMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_LookupMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).LookupMember(ctx, req.(*LookupMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -578,6 +618,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateConfig",
 			Handler:    _Host_UpdateConfig_Handler,
+		},
+		{
+			MethodName: "LookupMember",
+			Handler:    _Host_LookupMember_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
