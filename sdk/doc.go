@@ -105,8 +105,8 @@
 // of the tenant holds an identifier (a phone in clear is hashed by the hub),
 // for a platform that asks the brand synchronously, such as Tmall's
 // bind.query: the answer names no member and no other identifier, and
-// carries the points balance and level only of a member the connection has
-// a record of. Host.Log is a logger tagged with the
+// carries the points balance and level only when a record of this
+// connection carries the identifier (with the sameRecord ones given). Host.Log is a logger tagged with the
 // connector, tenant and connection; Host.Now the clock. Every Host method is
 // safe on a nil *Host.
 //

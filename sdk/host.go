@@ -44,22 +44,27 @@ type HostService interface {
 	UpdateConfig(ctx context.Context, patch []byte) error
 	// LookupMember says what the hub knows of the member of the connection's
 	// tenant that holds id (a phone in clear is normalised and hashed with
-	// the tenant's salt). A member found is no error; an identifier the hub
-	// refuses (malformed, blocked) is a ClassPermanent error that does not
-	// repeat the value.
-	LookupMember(ctx context.Context, id mapping.Identity) (MemberLookup, error)
+	// the tenant's salt). sameRecord narrows Linked: one record of this
+	// connection must carry id and each of them. A member not found is no
+	// error; an identifier the hub refuses (malformed, of an unknown type)
+	// is a ClassPermanent error that does not repeat the value.
+	LookupMember(ctx context.Context, id mapping.Identity, sameRecord ...mapping.Identity) (MemberLookup, error)
 }
 
 // MemberLookup is the hub's answer to LookupMember. It names no member and
 // no other identifier: a plugin learns whether the person is known, and
-// the points and level only of a member its own connection has a record of.
+// the points and level only of a member its own connection gave the hub
+// that identifier for.
 type MemberLookup struct {
 	// Found: a member of the tenant holds the identifier.
 	Found bool
 	// Shared: more than one member holds it (a phone a family shares); Found
 	// is then true and Linked false.
 	Shared bool
-	// Linked: the member holds a record of this connection.
+	// Linked: one record of this connection carries the identifier itself,
+	// and every sameRecord identifier: the connection has given the hub
+	// this identifier for this account before (a Tmall member's bind
+	// carried the mobile with the member's ouid).
 	Linked bool
 	// PointsBalance and Level (the unified profile's) are set only when
 	// Linked.
@@ -123,11 +128,11 @@ func (h *Host) UpdateConfig(ctx context.Context, patch []byte) error {
 // LookupMember asks the hub about the member holding id (see HostService).
 // Without a hub to ask, it fails with a ClassUnavailable error rather than
 // answer "not found" for a member it cannot see.
-func (h *Host) LookupMember(ctx context.Context, id mapping.Identity) (MemberLookup, error) {
+func (h *Host) LookupMember(ctx context.Context, id mapping.Identity, sameRecord ...mapping.Identity) (MemberLookup, error) {
 	if h == nil || h.service == nil {
 		return MemberLookup{}, &Error{Class: ClassUnavailable, Message: "no hub to look the member up in"}
 	}
-	return h.service.LookupMember(ctx, id)
+	return h.service.LookupMember(ctx, id, sameRecord...)
 }
 
 // tokenMargin is how long before expiry a cached token counts as expired.

@@ -53,7 +53,7 @@ func (h *hostServer) UpdateConfig(ctx context.Context, r *pb.UpdateConfigRequest
 }
 
 func (h *hostServer) LookupMember(ctx context.Context, r *pb.LookupMemberRequest) (*pb.LookupMemberResponse, error) {
-	m, err := h.svc.LookupMember(ctx, identitiesFromPB([]*pb.Identity{r.GetIdentity()})[0])
+	m, err := h.svc.LookupMember(ctx, identitiesFromPB([]*pb.Identity{r.GetIdentity()})[0], identitiesFromPB(r.GetSameRecord())...)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -94,8 +94,8 @@ func (h hostClient) UpdateConfig(ctx context.Context, patch []byte) error {
 	return fromStatus(ctx, err)
 }
 
-func (h hostClient) LookupMember(ctx context.Context, id mapping.Identity) (MemberLookup, error) {
-	r, err := h.c.LookupMember(ctx, &pb.LookupMemberRequest{Identity: identitiesToPB([]mapping.Identity{id})[0]})
+func (h hostClient) LookupMember(ctx context.Context, id mapping.Identity, sameRecord ...mapping.Identity) (MemberLookup, error) {
+	r, err := h.c.LookupMember(ctx, &pb.LookupMemberRequest{Identity: identitiesToPB([]mapping.Identity{id})[0], SameRecord: identitiesToPB(sameRecord)})
 	if err != nil {
 		return MemberLookup{}, fromStatus(ctx, err)
 	}

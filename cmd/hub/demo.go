@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -133,9 +134,13 @@ time taken.`,
 				}
 			}
 			// The platforms push what pulls cannot see: Douyin shop members
-			// joining and Tmall brand members registering carry a phone,
-			// which links their buyer ids to everyone else.
+			// joining and Tmall brand members binding or registering carry a
+			// phone, which links their buyer ids to everyone else.
 			pushed, err := demoPushes(ctx, a, tenant, set)
+			if err != nil {
+				return err
+			}
+			joins, err := demoTmallJoins(ctx, a, tenant, set)
 			if err != nil {
 				return err
 			}
@@ -192,7 +197,9 @@ time taken.`,
 			fmt.Fprintf(out, "  members                %8d\n", st.Members)
 			fmt.Fprintf(out, "  merges                 %8d\n", st.Merges)
 			fmt.Fprintf(out, "  store members linked   %8d (offline members joined to their WeChat follower)\n", linked)
-			fmt.Fprintf(out, "  platform pushes        %8d (Douyin member joins, Tmall member registrations)\n", pushed)
+			fmt.Fprintf(out, "  platform pushes        %8d (Douyin member joins)\n", pushed)
+			fmt.Fprintf(out, "  tmall 会员通 joins     %8d asked by Tmall (bind.query, answered from the hub): %d members already, %d known from other channels (then bind), %d new (then register); asked again, %d answered as members\n",
+				joins.asked, joins.bound, joins.known, joins.unknown, joins.again)
 			fmt.Fprintf(out, "  members on 3+ channels %8d (e.g. WeChat, WeCom, mini-program, store, Taobao, Douyin)\n", crossPlatform)
 			fmt.Fprintf(out, "  refused merges         %8d (hub identity conflicts)\n", st.Conflicts)
 			fmt.Fprintf(out, "  shared identifiers     %8d (stopped linking)\n", st.Shared)
@@ -308,27 +315,107 @@ func demoPushes(ctx context.Context, a *app, tenant *config.Tenant, set *sandbox
 				}
 				reqs = append(reqs, req)
 			}
-		case *taobaosandbox.Server:
-			for i, m := range srv.BrandMembers() {
-				if i >= perPlatform {
-					break
-				}
-				req, err := srv.MemberSPIRequest(ctx, target+"taobao-shop", top.SPIRegister, m.OUID)
-				if err != nil {
-					return 0, err
-				}
-				reqs = append(reqs, req)
-			}
 		}
 	}
 	for _, req := range reqs {
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, req)
-		if rec.Code/100 != 2 {
-			return 0, fmt.Errorf("demo push to %s: %d %s", req.URL.Path, rec.Code, rec.Body.String())
+		if _, err := demoDeliver(handler, req); err != nil {
+			return 0, err
 		}
 	}
 	return len(reqs), nil
+}
+
+// demoDeliver passes one signed platform call to the hub's webhook handler
+// and returns the answer's body.
+func demoDeliver(handler http.Handler, req *http.Request) ([]byte, error) {
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	if rec.Code/100 != 2 {
+		return nil, fmt.Errorf("demo push to %s: %d %s", req.URL.Path, rec.Code, rec.Body.String())
+	}
+	return rec.Body.Bytes(), nil
+}
+
+// tmallJoins counts how the brand members Tmall asked about were answered,
+// and how many of them were asked again (and answered bound) afterwards.
+type tmallJoins struct{ asked, bound, known, unknown, again int }
+
+// demoTmallJoins runs Tmall 会员通's join flow for some of the sandbox's
+// brand members: Tmall asks bind.query, which the hub answers from its
+// members (SUC: a member already; E02: known from another channel; E01:
+// nobody), then calls bind or register as the answer says.
+func demoTmallJoins(ctx context.Context, a *app, tenant *config.Tenant, set *sandboxes.Set) (tmallJoins, error) {
+	const asked = 150
+	var n tmallJoins
+	handler := a.engine.WebhookHandler()
+	target := "http://hub/webhooks/" + tenant.ID + "/taobao-shop"
+	for _, r := range set.Running {
+		srv, ok := r.Server.(*taobaosandbox.Server)
+		if !ok {
+			continue
+		}
+		query := func(ouid string) (string, error) {
+			req, err := srv.MemberSPIRequest(ctx, target, top.SPIBindQuery, ouid)
+			if err != nil {
+				return "", err
+			}
+			body, err := demoDeliver(handler, req)
+			if err != nil {
+				return "", err
+			}
+			var reply top.SPIReply
+			if err := json.Unmarshal(body, &reply); err != nil {
+				return "", fmt.Errorf("demo bind.query answer %q: %w", body, err)
+			}
+			return reply.QueryCode, nil
+		}
+		members := srv.BrandMembers()
+		for _, m := range members {
+			if n.asked == asked {
+				break
+			}
+			code, err := query(m.OUID)
+			if err != nil {
+				return n, err
+			}
+			n.asked++
+			next := ""
+			switch code {
+			case top.SPICodeOK:
+				n.bound++
+			case top.SPICodeNotBound:
+				n.known++
+				next = top.SPIBind
+			case top.SPICodeNoMember:
+				n.unknown++
+				next = top.SPIRegister
+			default:
+				return n, fmt.Errorf("demo bind.query answered %s", code)
+			}
+			if next == "" {
+				continue
+			}
+			req, err := srv.MemberSPIRequest(ctx, target, next, m.OUID)
+			if err != nil {
+				return n, err
+			}
+			if _, err := demoDeliver(handler, req); err != nil {
+				return n, err
+			}
+		}
+		// Asked again, the ones who just joined are members already.
+		for _, m := range members[:min(10, n.asked)] {
+			code, err := query(m.OUID)
+			if err != nil {
+				return n, err
+			}
+			n.again++
+			if code != top.SPICodeOK {
+				return n, fmt.Errorf("demo: a brand member who just joined was answered %s when asked again, want %s", code, top.SPICodeOK)
+			}
+		}
+	}
+	return n, nil
 }
 
 // demoMembership sets a level and pushes the ledger's points balance for a

@@ -453,31 +453,26 @@ func TestSPIWebhook(t *testing.T) {
 	}
 }
 
-// bind.query is answered from what the hub knows of the member, asked by
-// the mobile and by the member's Taobao ids, and stores nothing.
+// bind.query is answered from what the hub knows of the mobile, and
+// stores nothing.
 func TestSPIBindQuery(t *testing.T) {
 	e := newEnv(t, sandbox.Config{}, nil)
 	m := e.sb.BrandMembers()[0]
-	cfg := e.sb.Config()
 	phone := mapping.Identity{Type: mapping.IDPhone, Value: "+86" + m.Mobile}
-	ouid := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: cfg.SellerID, Value: m.OUID}
-	omid := mapping.Identity{Type: mapping.IDTaobaoOMID, Scope: cfg.Brand, Value: m.OMID}
 	for _, c := range []struct {
-		name  string
-		known map[mapping.Identity]sdk.MemberLookup
-		code  string
-		point int64
-		level int64
+		name         string
+		known        sdk.MemberLookup
+		code         string
+		point, level int64
 	}{
-		{"nobody holds any of its ids", nil, top.SPICodeNoMember, 0, 0},
-		{"known by phone from another channel", map[mapping.Identity]sdk.MemberLookup{phone: {Found: true}}, top.SPICodeNotBound, 0, 0},
-		{"phone shared by several members", map[mapping.Identity]sdk.MemberLookup{phone: {Found: true, Shared: true}}, top.SPICodeNotBound, 0, 0},
-		{"bound through its ouid", map[mapping.Identity]sdk.MemberLookup{phone: {Found: true}, ouid: {Found: true, Linked: true, PointsBalance: 120, Level: "3"}}, top.SPICodeOK, 120, 3},
-		{"bound through its omid", map[mapping.Identity]sdk.MemberLookup{omid: {Found: true, Linked: true, PointsBalance: 7, Level: "2"}}, top.SPICodeOK, 7, 2},
-		{"bound, level a grade name", map[mapping.Identity]sdk.MemberLookup{phone: {Found: true, Linked: true, PointsBalance: 5, Level: "金卡"}}, top.SPICodeOK, 5, 0},
+		{"nobody holds the mobile", sdk.MemberLookup{}, top.SPICodeNoMember, 0, 0},
+		{"known from other channels", sdk.MemberLookup{Found: true}, top.SPICodeNotBound, 0, 0},
+		{"shared by several members", sdk.MemberLookup{Found: true, Shared: true}, top.SPICodeNotBound, 0, 0},
+		{"bound through this connection", sdk.MemberLookup{Found: true, Linked: true, PointsBalance: 120, Level: "3"}, top.SPICodeOK, 120, 3},
+		{"bound, level a grade name", sdk.MemberLookup{Found: true, Linked: true, PointsBalance: 5, Level: "金卡"}, top.SPICodeOK, 5, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e.host.Members = c.known
+			e.host.Members = map[mapping.Identity]sdk.MemberLookup{phone: c.known}
 			k := e.connector(t, nil)
 			req, err := e.sb.MemberSPIRequest(t.Context(), "http://hub/", top.SPIBindQuery, m.OUID)
 			if err != nil {
@@ -494,6 +489,13 @@ func TestSPIBindQuery(t *testing.T) {
 			}
 			if len(resp.Records) != 0 {
 				t.Fatalf("a question stored %d records", len(resp.Records))
+			}
+			// Asked by the mobile, bound only with this account's ids.
+			cfg := e.sb.Config()
+			asked := e.host.Lookups[len(e.host.Lookups)-1]
+			if want := []mapping.Identity{phone, {Type: mapping.IDTaobaoOMID, Scope: cfg.Brand, Value: m.OMID}, {Type: mapping.IDTaobaoOUID, Scope: cfg.SellerID, Value: m.OUID},
+				{Type: mapping.IDTaobaoBuyerOpenUID, Scope: cfg.AppKey, Value: m.OpenUID}}; !slices.Equal(asked, want) {
+				t.Fatalf("asked the hub %+v, want %+v", asked, want)
 			}
 			if c.code != top.SPICodeOK {
 				if reply.Member != nil {
@@ -515,11 +517,24 @@ func TestSPIBindQuery(t *testing.T) {
 	if err != nil || !strings.Contains(string(resp.Body), `"query_code":"E04"`) {
 		t.Fatalf("lookup failing: %s %v, want E04", resp.Body, err)
 	}
+
+	// A malformed mobile cannot name anybody: E01, without asking the hub
+	// (the failing host would have made it E04).
+	cfg := e.sb.Config()
+	bad, err := top.NewSPIRequest(t.Context(), "http://hub/", cfg.AppKey, cfg.AppSecret, top.SPIBindQuery, []byte(`{"nick":"n","mobile":"138-00x","ouid":"`+m.OUID+`"}`), e.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(bad.Body)
+	resp, err = k.HandleWebhook(t.Context(), sdk.WebhookRequest{Method: bad.Method, Query: bad.URL.RawQuery, Header: bad.Header, Body: body})
+	if err != nil || !strings.Contains(string(resp.Body), `"query_code":"E01"`) {
+		t.Fatalf("malformed mobile: %s %v, want E01", resp.Body, err)
+	}
 }
 
 type lookupFails struct{ sdk.HostService }
 
-func (lookupFails) LookupMember(context.Context, mapping.Identity) (sdk.MemberLookup, error) {
+func (lookupFails) LookupMember(context.Context, mapping.Identity, ...mapping.Identity) (sdk.MemberLookup, error) {
 	return sdk.MemberLookup{}, sdk.UnavailableError(nil, "store is down")
 }
 

@@ -59,44 +59,33 @@ func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (
 }
 
 // bindQuery answers tmall.mei.crm.member.bind.query from what the hub knows
-// (sdk.Host.LookupMember), asked by the mobile and by the member's Taobao
-// ids: SUC with the points balance and level when the member holds a
-// record of this connection (bound: a bind, register or activate, or the
-// shop's CRM); E02 when the brand knows the person from another channel
-// only, or the mobile is shared by several members (Tmall then calls bind,
-// which is recorded and linked); E01 when nobody holds any of them (Tmall
-// then calls register); E04 (retry) when the hub cannot be asked. A level
-// that is not a whole number (a grade name) is sent as 0. The question
-// itself stores nothing.
+// of the mobile (sdk.Host.LookupMember): SUC with the points balance and
+// level when a record of this connection carries it with the asker's
+// Taobao ids (this account bound or registered through Tmall before); E02 when the brand knows the number from
+// other channels only, or several members share it (Tmall then calls bind,
+// which is recorded with the mobile and links the Taobao ids to the
+// person); E01 when nobody holds it, or the mobile is missing or malformed
+// (Tmall then calls register); E04 (retry) when the hub cannot be asked.
+// The shop's CRM members carry no mobile, so they are asked to bind: that
+// is what brings their number in. A level that is not a whole number (a
+// grade name) is sent as 0. The question itself stores nothing.
 func (k *Connector) bindQuery(ctx context.Context, m *top.SPIMember) top.SPIReply {
-	var ids []mapping.Identity
-	if phone, err := mapping.NormalizePhone(m.Mobile); err == nil {
-		ids = append(ids, mapping.Identity{Type: mapping.IDPhone, Value: phone})
+	phone, err := mapping.NormalizePhone(m.Mobile)
+	if err != nil {
+		return top.SPIReply{QueryCode: top.SPICodeNoMember}
 	}
-	if m.OMID != "" && k.brand != "" {
-		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoOMID, Scope: k.brand, Value: m.OMID})
-	}
-	if m.OUID != "" {
-		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: k.shop, Value: m.OUID})
-	}
-	if m.OpenID != "" {
-		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoBuyerOpenUID, Scope: k.appKey, Value: m.OpenID})
-	}
-	found := false
-	for _, id := range ids {
-		got, err := k.host.LookupMember(ctx, id)
-		if err != nil {
-			k.host.Log().Warn().Err(err).Str("identity_type", string(id.Type)).Msg("bind.query: member lookup failed")
-			return top.SPIReply{QueryCode: top.SPICodeSystemError, Message: "member lookup failed, retry"}
-		}
-		if got.Linked {
-			level, _ := strconv.ParseInt(got.Level, 10, 64)
-			return top.SPIReply{QueryCode: top.SPICodeOK, Member: &top.SPIReplyMember{
-				Point: got.PointsBalance, Level: max(level, 0), Nick: m.Nick, Mobile: m.Mobile, Extend: m.Extend}}
-		}
-		found = found || got.Found
-	}
-	if found {
+	// Bound is per Taobao account: the record that carries the mobile
+	// must carry the asker's ids too (a family's accounts share a number).
+	got, err := k.host.LookupMember(ctx, mapping.Identity{Type: mapping.IDPhone, Value: phone}, k.spiAccount(m)...)
+	switch {
+	case err != nil:
+		k.host.Log().Warn().Err(err).Msg("bind.query: member lookup failed")
+		return top.SPIReply{QueryCode: top.SPICodeSystemError, Message: "member lookup failed, retry"}
+	case got.Linked:
+		level, _ := strconv.ParseInt(got.Level, 10, 64)
+		return top.SPIReply{QueryCode: top.SPICodeOK, Member: &top.SPIReplyMember{
+			Point: got.PointsBalance, Level: max(level, 0), Nick: m.Nick, Mobile: m.Mobile, Extend: m.Extend}}
+	case got.Found:
 		return top.SPIReply{QueryCode: top.SPICodeNotBound}
 	}
 	return top.SPIReply{QueryCode: top.SPICodeNoMember}
@@ -106,26 +95,35 @@ func reply(r top.SPIReply, records []sdk.Record) sdk.WebhookResponse {
 	return sdk.WebhookResponse{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json;charset=utf-8"}}, Body: r.Marshal(), Records: records}
 }
 
+// spiAccount is the SPI member's Taobao account ids: taobao_omid (scope
+// brand), taobao_ouid (scope shop), taobao_buyer_open_uid (scope app key),
+// those the call carries.
+func (k *Connector) spiAccount(m *top.SPIMember) []mapping.Identity {
+	var ids []mapping.Identity
+	if m.OMID != "" && k.brand != "" {
+		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoOMID, Scope: k.brand, Value: m.OMID})
+	}
+	if m.OUID != "" {
+		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: k.shop, Value: m.OUID})
+	}
+	if m.OpenID != "" {
+		ids = append(ids, mapping.Identity{Type: mapping.IDTaobaoBuyerOpenUID, Scope: k.appKey, Value: m.OpenID})
+	}
+	return ids
+}
+
 // spiMemberRecord maps an SPI member. The record id is the omid, else the
 // ouid, else the open id — never the phone. A malformed mobile is left out.
 func (k *Connector) spiMemberRecord(m *top.SPIMember, method string) (sdk.Record, bool) {
-	mem := &mapping.Member{Subscribed: true, Attributes: map[string]string{"spi_method": method}}
+	mem := &mapping.Member{Subscribed: true, Attributes: map[string]string{"spi_method": method}, Identities: k.spiAccount(m)}
 	id := ""
-	if m.OMID != "" && k.brand != "" {
-		mem.Identities = append(mem.Identities, mapping.Identity{Type: mapping.IDTaobaoOMID, Scope: k.brand, Value: m.OMID})
+	switch {
+	case m.OMID != "" && k.brand != "":
 		id = "omid:" + m.OMID
-	}
-	if m.OUID != "" {
-		mem.Identities = append(mem.Identities, mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: k.shop, Value: m.OUID})
-		if id == "" {
-			id = m.OUID
-		}
-	}
-	if m.OpenID != "" {
-		mem.Identities = append(mem.Identities, mapping.Identity{Type: mapping.IDTaobaoBuyerOpenUID, Scope: k.appKey, Value: m.OpenID})
-		if id == "" {
-			id = "open:" + m.OpenID
-		}
+	case m.OUID != "":
+		id = m.OUID
+	case m.OpenID != "":
+		id = "open:" + m.OpenID
 	}
 	if m.Mobile != "" {
 		if phone, err := mapping.NormalizePhone(m.Mobile); err == nil {

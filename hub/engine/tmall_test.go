@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,10 +66,11 @@ func TestTmallPointChangeAnsweredAfterCommit(t *testing.T) {
 }
 
 // Tmall's bind.query is answered by the Taobao plugin process from the
-// hub's store, through the host service: nobody yet is E01; a person the
-// tenant knows from another connection only is E02; a member this
-// connection has a record of is SUC with its points balance. The question
-// itself stores nothing.
+// hub's store, through the host service: a mobile nobody holds is E01; one
+// the tenant knows from other connections only (or from this connection's
+// records that do not carry it) is E02; one this connection's records
+// carry is SUC with the member's points balance. The question itself
+// stores nothing.
 func TestTmallBindQueryAnsweredFromTheStore(t *testing.T) {
 	t.Parallel()
 	sb := taobaosandbox.New(taobaosandbox.Config{Members: 50, Orders: 10, Redeliver: time.Nanosecond})
@@ -92,6 +95,10 @@ tenants:
         connection: tmall-b
         read: [tmc]
         mode: incremental
+      - id: crm
+        connection: tmall
+        read: [members]
+        mode: full
 `, t.TempDir(), plugins(t), conn, conn)
 	eng, st := engineFor(t, yaml, nil)
 	hub := httptest.NewServer(eng.WebhookHandler())
@@ -118,6 +125,31 @@ tenants:
 	}
 	if r := call("tmall", top.SPIBindQuery); r.QueryCode != top.SPICodeNotBound || r.Member != nil {
 		t.Fatalf("known through another connection only: %+v, want E02 without member data", r)
+	}
+	// The shop's CRM members carry no mobile: a CRM record of the person
+	// does not make the number bound here, so Tmall is asked to bind.
+	if _, err := eng.Run(t.Context(), engine.Request{Tenant: "t1", Job: "crm"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := st.FindMember(t.Context(), "t1", mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: c.SellerID, Value: m.OUID}); err != nil ||
+		!slices.Contains(v.Sources, store.SourceRef{Connection: "tmall", RecordID: m.OUID}) {
+		t.Fatalf("the CRM sync did not store the person's member record: %+v %v", v, err)
+	}
+	if r := call("tmall", top.SPIBindQuery); r.QueryCode != top.SPICodeNotBound {
+		t.Fatalf("after the CRM sync: %+v, want E02", r)
+	}
+	if r := call("tmall", top.SPIBind); r.QueryCode != top.SPICodeOK {
+		t.Fatalf("bind: %+v", r)
+	}
+	if r := call("tmall", top.SPIBindQuery); r.QueryCode != top.SPICodeOK {
+		t.Fatalf("after bind: %+v, want SUC", r)
+	}
+	// Another Taobao account with the same mobile (a family's) is not
+	// bound by the first one's bind.
+	body, _ := json.Marshal(top.SPIMember{Nick: "family", Mobile: m.Mobile, OUID: "ou-family-" + m.OUID})
+	status, answer := send(t)(top.NewSPIRequest(t.Context(), hub.URL+"/webhooks/t1/tmall", c.AppKey, c.AppSecret, top.SPIBindQuery, body, time.Now()))
+	if status != http.StatusOK || !strings.Contains(string(answer), `"query_code":"E02"`) {
+		t.Fatalf("the family's other account: %d %s, want E02", status, answer)
 	}
 	if r := call("tmall-b", top.SPIBindQuery); r.QueryCode != top.SPICodeOK || r.Member == nil || r.Member.Point != 0 {
 		t.Fatalf("bound: %+v, want SUC with no points yet", r)

@@ -192,10 +192,11 @@ type ConfigSaver interface {
 	SaveConfigPatch(ctx context.Context, tenant, connection string, patch []byte) error
 }
 
-// MemberFinder finds the member holding an identifier (the store
-// implements it).
+// MemberFinder finds the member holding an identifier, and says whether
+// one record of a connection carries identifiers (the store implements it).
 type MemberFinder interface {
 	FindMember(ctx context.Context, tenant string, id mapping.Identity) (*store.MemberView, error)
+	RecordCarries(ctx context.Context, tenant, connection string, ids []mapping.Identity) (bool, error)
 }
 
 // Service is the sdk.HostService of one connection.
@@ -274,20 +275,22 @@ func (s *Service) UpdateConfig(ctx context.Context, patch []byte) error {
 
 // LookupMember implements sdk.HostService: what the tenant's store knows of
 // the member holding id. The answer names no member and no other
-// identifier, and carries the points balance and level only of a member
-// that holds a record of this connection, so a plugin sees no more than
-// its own connection's members. Errors never repeat the identifier's value
+// identifier, and carries the points balance and level only when a record
+// of this connection carries id itself (and sameRecord), so a plugin sees
+// no more than what its own connection gave the hub. Errors never repeat the identifier's value
 // (it may be a phone).
-func (s *Service) LookupMember(ctx context.Context, id mapping.Identity) (sdk.MemberLookup, error) {
+func (s *Service) LookupMember(ctx context.Context, id mapping.Identity, sameRecord ...mapping.Identity) (sdk.MemberLookup, error) {
 	if s.Members == nil {
 		return sdk.MemberLookup{}, sdk.UnavailableError(nil, "connection %s/%s: no member store to look up in", s.Tenant, s.Connection)
 	}
-	if err := id.Validate(); err != nil {
-		return sdk.MemberLookup{}, sdk.PermanentError("", "look up member: %v", err)
-	}
-	if id.Type == mapping.IDPhone {
-		if _, err := mapping.NormalizePhone(id.Value); err != nil {
+	for _, x := range append([]mapping.Identity{id}, sameRecord...) {
+		if err := x.Validate(); err != nil {
 			return sdk.MemberLookup{}, sdk.PermanentError("", "look up member: %v", err)
+		}
+		if x.Type == mapping.IDPhone {
+			if _, err := mapping.NormalizePhone(x.Value); err != nil {
+				return sdk.MemberLookup{}, sdk.PermanentError("", "look up member: %v", err)
+			}
 		}
 	}
 	v, err := s.Members.FindMember(ctx, s.Tenant, id)
@@ -300,12 +303,12 @@ func (s *Service) LookupMember(ctx context.Context, id mapping.Identity) (sdk.Me
 	case err != nil:
 		return sdk.MemberLookup{}, sdk.UnavailableError(err, "connection %s/%s: look up a member by %s", s.Tenant, s.Connection, id.Type)
 	}
-	out := sdk.MemberLookup{Found: true}
-	for _, src := range v.Sources {
-		if src.Connection == s.Connection {
-			out.Linked, out.PointsBalance, out.Level = true, v.Points, v.Profile.Level
-			break
-		}
+	linked, err := s.Members.RecordCarries(ctx, s.Tenant, s.Connection, append([]mapping.Identity{id}, sameRecord...))
+	switch {
+	case errors.Is(err, identity.ErrBlocked) || !linked:
+		return sdk.MemberLookup{Found: true}, nil
+	case err != nil:
+		return sdk.MemberLookup{}, sdk.UnavailableError(err, "connection %s/%s: look up a member by %s", s.Tenant, s.Connection, id.Type)
 	}
-	return out, nil
+	return sdk.MemberLookup{Found: true, Linked: true, PointsBalance: v.Points, Level: v.Profile.Level}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -208,11 +209,13 @@ func TestRefusedPatchIsClassedOverTheWire(t *testing.T) {
 	}
 }
 
-// members is a MemberFinder with one view per identifier value; err, when
-// set, is every lookup's answer.
+// members is a MemberFinder with one view per identifier value, and the
+// records of each connection with the identifier values they carry; err,
+// when set, is every lookup's answer.
 type members struct {
-	views map[string]*store.MemberView
-	err   error
+	views   map[string]*store.MemberView
+	records map[string][][]string
+	err     error
 }
 
 func (m members) FindMember(_ context.Context, tenant string, id mapping.Identity) (*store.MemberView, error) {
@@ -225,32 +228,48 @@ func (m members) FindMember(_ context.Context, tenant string, id mapping.Identit
 	return nil, fmt.Errorf("no member: %w", store.ErrNotFound)
 }
 
+func (m members) RecordCarries(_ context.Context, tenant, connection string, ids []mapping.Identity) (bool, error) {
+	return slices.ContainsFunc(m.records[tenant+"/"+connection], func(values []string) bool {
+		return !slices.ContainsFunc(ids, func(id mapping.Identity) bool { return !slices.Contains(values, id.Value) })
+	}), m.err
+}
+
 // LookupMember tells a plugin whether the person is known, and the points
-// and level only of a member its own connection has a record of; its
-// errors never repeat a phone.
-func TestLookupMemberShowsOnlyTheConnectionsMembers(t *testing.T) {
+// and level only when a record of its own connection carries the
+// identifier (with the sameRecord ones); its errors never repeat a phone.
+func TestLookupMemberShowsOnlyWhatTheConnectionGave(t *testing.T) {
 	t.Parallel()
 	phone := mapping.Identity{Type: mapping.IDPhone, Value: "+8613800138000"}
-	ouid := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: "shop", Value: "ou-1"}
-	own := &store.MemberView{MemberID: "m1", Points: 120, Profile: store.Profile{Level: "3"},
+	ouid := func(v string) mapping.Identity {
+		return mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: "shop", Value: v}
+	}
+	// m1 holds records of wx and tmall. tmall's CRM record carries ou-1;
+	// its SPI record the phone with ou-2 (a family's other account); wx's
+	// the phone.
+	m1 := &store.MemberView{MemberID: "m1", Points: 120, Profile: store.Profile{Level: "3"},
 		Sources: []store.SourceRef{{Connection: "wx", RecordID: "o1"}, {Connection: "tmall", RecordID: "ou-1"}}}
-	other := &store.MemberView{MemberID: "m2", Points: 80, Profile: store.Profile{Level: "gold"},
-		Sources: []store.SourceRef{{Connection: "wx", RecordID: "o2"}}}
-	found := members{views: map[string]*store.MemberView{"t1/ou-1": own, "t1/+8613800138000": other, "t2/ou-1": own}}
+	found := members{
+		views:   map[string]*store.MemberView{"t1/ou-1": m1, "t1/+8613800138000": m1, "t2/+8613900139000": m1},
+		records: map[string][][]string{"t1/tmall": {{"ou-1"}, {"+8613800138000", "ou-2"}}, "t1/wx": {{"+8613800138000", "o1"}}, "t2/tmall": {{"+8613900139000"}}},
+	}
+	elsewhere := members{views: found.views, records: map[string][][]string{"t1/wx": {{"+8613800138000", "o1"}}}}
 	for _, tc := range []struct {
-		name  string
-		finds members
-		id    mapping.Identity
-		want  sdk.MemberLookup
+		name       string
+		finds      members
+		id         mapping.Identity
+		sameRecord []mapping.Identity
+		want       sdk.MemberLookup
 	}{
-		{"a member of this connection", found, ouid, sdk.MemberLookup{Found: true, Linked: true, PointsBalance: 120, Level: "3"}},
-		{"a member of other connections only", found, phone, sdk.MemberLookup{Found: true}},
-		{"nobody", found, mapping.Identity{Type: mapping.IDPhone, Value: "+8613900139000"}, sdk.MemberLookup{}},
-		{"a shared phone", members{err: fmt.Errorf("held by 2 members (m1, m2): %w", store.ErrAmbiguous)}, phone, sdk.MemberLookup{Found: true, Shared: true}},
-		{"a blocked number", members{err: fmt.Errorf("identity phone: value %q is %w", phone.Value, identity.ErrBlocked)}, phone, sdk.MemberLookup{}},
+		{"carried by this connection's record", found, ouid("ou-1"), nil, sdk.MemberLookup{Found: true, Linked: true, PointsBalance: 120, Level: "3"}},
+		{"carried with the asker's account", found, phone, []mapping.Identity{ouid("ou-2")}, sdk.MemberLookup{Found: true, Linked: true, PointsBalance: 120, Level: "3"}},
+		{"carried with another account only", found, phone, []mapping.Identity{ouid("ou-1")}, sdk.MemberLookup{Found: true}},
+		{"carried by other connections' records only", elsewhere, phone, nil, sdk.MemberLookup{Found: true}},
+		{"nobody in this tenant", found, mapping.Identity{Type: mapping.IDPhone, Value: "+8613900139000"}, nil, sdk.MemberLookup{}},
+		{"a shared phone", members{err: fmt.Errorf("held by 2 members (m1, m2): %w", store.ErrAmbiguous)}, phone, nil, sdk.MemberLookup{Found: true, Shared: true}},
+		{"a blocked number", members{err: fmt.Errorf("identity phone: value %q is %w", phone.Value, identity.ErrBlocked)}, phone, nil, sdk.MemberLookup{}},
 	} {
 		svc := &host.Service{Tenant: "t1", Connection: "tmall", Members: tc.finds}
-		got, err := svc.LookupMember(t.Context(), tc.id)
+		got, err := svc.LookupMember(t.Context(), tc.id, tc.sameRecord...)
 		if err != nil || got != tc.want {
 			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
 		}

@@ -54,6 +54,9 @@ type Store interface {
 	Member(ctx context.Context, tenant, memberID string) (*MemberView, error)
 	// FindMember returns the member holding an identity, or ErrNotFound.
 	FindMember(ctx context.Context, tenant string, id mapping.Identity) (*MemberView, error)
+	// RecordCarries says whether one record of the connection carries every
+	// identity of ids (false for none).
+	RecordCarries(ctx context.Context, tenant, connection string, ids []mapping.Identity) (bool, error)
 	// ExportMembers calls fn for every member of the tenant, in member id order.
 	ExportMembers(ctx context.Context, tenant string, fn func(*MemberView) error) error
 	// ExportOrders calls fn for every order of the tenant, in (platform,

@@ -750,6 +750,9 @@ type FakeHost struct {
 	// Members are LookupMember's answers, by identifier as asked; an
 	// identifier not in it is not found.
 	Members map[mapping.Identity]sdk.MemberLookup
+	// Lookups are the LookupMember calls made: the identifier asked about,
+	// then its sameRecord identifiers.
+	Lookups [][]mapping.Identity
 }
 
 // NewFakeHost returns an empty FakeHost.
@@ -782,9 +785,10 @@ func (f *FakeHost) InvalidateToken(_ context.Context, key, value string) error {
 }
 
 // LookupMember implements sdk.HostService.
-func (f *FakeHost) LookupMember(_ context.Context, id mapping.Identity) (sdk.MemberLookup, error) {
+func (f *FakeHost) LookupMember(_ context.Context, id mapping.Identity, sameRecord ...mapping.Identity) (sdk.MemberLookup, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.Lookups = append(f.Lookups, append([]mapping.Identity{id}, sameRecord...))
 	return f.Members[id], nil
 }
 

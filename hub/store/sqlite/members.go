@@ -48,20 +48,58 @@ func (s *Store) Member(ctx context.Context, tenant, memberID string) (*store.Mem
 	return s.view(ctx, tenant, id)
 }
 
-// FindMember implements store.Store.
-func (s *Store) FindMember(ctx context.Context, tenant string, id mapping.Identity) (*store.MemberView, error) {
+// identityKey is the key under which the tenant's links hold id.
+func (s *Store) identityKey(ctx context.Context, tenant string, id mapping.Identity) (string, error) {
 	salt, err := s.salt(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	rules := identity.DefaultRules()
 	k, _, err := rules.Key(salt, id)
+	if err != nil {
+		return "", err
+	}
+	return k.String(), nil
+}
+
+// RecordCarries implements store.Store.
+func (s *Store) RecordCarries(ctx context.Context, tenant, connection string, ids []mapping.Identity) (bool, error) {
+	var common map[int64]bool
+	for _, id := range ids {
+		k, err := s.identityKey(ctx, tenant, id)
+		if err != nil {
+			return false, err
+		}
+		carry := map[int64]bool{}
+		err = eachRow(ctx, s.db, `SELECT l.src FROM identifier_links l JOIN sources s ON s.id = l.src
+			WHERE l.tenant = ? AND l.ikey = ? AND s.connection = ?`, []any{tenant, k, connection}, func(r *sql.Rows) error {
+			var src int64
+			err := r.Scan(&src)
+			if common == nil || common[src] {
+				carry[src] = true
+			}
+			return err
+		})
+		if err != nil {
+			return false, fmt.Errorf("records of %s carrying a %s identity: %w", connection, id.Type, err)
+		}
+		if len(carry) == 0 {
+			return false, nil
+		}
+		common = carry
+	}
+	return len(common) > 0, nil
+}
+
+// FindMember implements store.Store.
+func (s *Store) FindMember(ctx context.Context, tenant string, id mapping.Identity) (*store.MemberView, error) {
+	k, err := s.identityKey(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
 	var members []string
 	err = eachRow(ctx, s.db, `SELECT DISTINCT s.member_id FROM identifier_links l JOIN sources s ON s.id = l.src
-		WHERE l.tenant = ? AND l.ikey = ? ORDER BY s.member_id`, []any{tenant, k.String()}, func(r *sql.Rows) error {
+		WHERE l.tenant = ? AND l.ikey = ? ORDER BY s.member_id`, []any{tenant, k}, func(r *sql.Rows) error {
 		var m string
 		err := r.Scan(&m)
 		members = append(members, m)

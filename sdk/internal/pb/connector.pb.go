@@ -3162,7 +3162,10 @@ type LookupMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// identity is the identifier asked about; a phone in clear, which the hub
 	// normalises and hashes with the tenant's salt, and never logs.
-	Identity      *Identity `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	Identity *Identity `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	// same_record: linked needs one record of this connection that carries
+	// these identifiers too (the asker's own account id, say).
+	SameRecord    []*Identity `protobuf:"bytes,2,rep,name=same_record,json=sameRecord,proto3" json:"same_record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3204,13 +3207,21 @@ func (x *LookupMemberRequest) GetIdentity() *Identity {
 	return nil
 }
 
+func (x *LookupMemberRequest) GetSameRecord() []*Identity {
+	if x != nil {
+		return x.SameRecord
+	}
+	return nil
+}
+
 type LookupMemberResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// found: a member of the tenant holds the identifier.
 	Found bool `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
 	// shared: more than one member holds it (a phone a family shares).
 	Shared bool `protobuf:"varint,2,opt,name=shared,proto3" json:"shared,omitempty"`
-	// linked: the member holds a record of this connection.
+	// linked: a record of this connection carries the identifier itself (and
+	// every same_record identifier).
 	Linked bool `protobuf:"varint,3,opt,name=linked,proto3" json:"linked,omitempty"`
 	// points_balance and level are set only when linked.
 	PointsBalance int64  `protobuf:"varint,4,opt,name=points_balance,json=pointsBalance,proto3" json:"points_balance,omitempty"`
@@ -3562,9 +3573,11 @@ const file_channelhub_v1_connector_proto_rawDesc = "" +
 	"\twaited_ms\x18\x01 \x01(\x03R\bwaitedMs\"4\n" +
 	"\x13UpdateConfigRequest\x12\x1d\n" +
 	"\n" +
-	"patch_json\x18\x01 \x01(\fR\tpatchJson\"J\n" +
+	"patch_json\x18\x01 \x01(\fR\tpatchJson\"\x84\x01\n" +
 	"\x13LookupMemberRequest\x123\n" +
-	"\bidentity\x18\x01 \x01(\v2\x17.channelhub.v1.IdentityR\bidentity\"\x99\x01\n" +
+	"\bidentity\x18\x01 \x01(\v2\x17.channelhub.v1.IdentityR\bidentity\x128\n" +
+	"\vsame_record\x18\x02 \x03(\v2\x17.channelhub.v1.IdentityR\n" +
+	"sameRecord\"\x99\x01\n" +
 	"\x14LookupMemberResponse\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x16\n" +
 	"\x06shared\x18\x02 \x01(\bR\x06shared\x12\x16\n" +
@@ -3696,35 +3709,36 @@ var file_channelhub_v1_connector_proto_depIdxs = []int32{
 	51, // 38: channelhub.v1.WebhookResponse.headers:type_name -> channelhub.v1.WebhookResponse.HeadersEntry
 	31, // 39: channelhub.v1.WebhookResponse.records:type_name -> channelhub.v1.Record
 	22, // 40: channelhub.v1.LookupMemberRequest.identity:type_name -> channelhub.v1.Identity
-	7,  // 41: channelhub.v1.Connector.Spec:input_type -> channelhub.v1.SpecRequest
-	13, // 42: channelhub.v1.Connector.Check:input_type -> channelhub.v1.CheckRequest
-	15, // 43: channelhub.v1.Connector.Read:input_type -> channelhub.v1.ReadRequest
-	34, // 44: channelhub.v1.Connector.Write:input_type -> channelhub.v1.WriteRequest
-	36, // 45: channelhub.v1.Connector.HandleWebhook:input_type -> channelhub.v1.WebhookRequest
-	38, // 46: channelhub.v1.Host.GetToken:input_type -> channelhub.v1.TokenKey
-	40, // 47: channelhub.v1.Host.PutToken:input_type -> channelhub.v1.PutTokenRequest
-	41, // 48: channelhub.v1.Host.InvalidateToken:input_type -> channelhub.v1.InvalidateTokenRequest
-	42, // 49: channelhub.v1.Host.Acquire:input_type -> channelhub.v1.AcquireRequest
-	21, // 50: channelhub.v1.Host.Log:input_type -> channelhub.v1.LogEntry
-	44, // 51: channelhub.v1.Host.UpdateConfig:input_type -> channelhub.v1.UpdateConfigRequest
-	45, // 52: channelhub.v1.Host.LookupMember:input_type -> channelhub.v1.LookupMemberRequest
-	8,  // 53: channelhub.v1.Connector.Spec:output_type -> channelhub.v1.SpecResponse
-	14, // 54: channelhub.v1.Connector.Check:output_type -> channelhub.v1.CheckResponse
-	16, // 55: channelhub.v1.Connector.Read:output_type -> channelhub.v1.ReadMessage
-	35, // 56: channelhub.v1.Connector.Write:output_type -> channelhub.v1.WriteResponse
-	37, // 57: channelhub.v1.Connector.HandleWebhook:output_type -> channelhub.v1.WebhookResponse
-	39, // 58: channelhub.v1.Host.GetToken:output_type -> channelhub.v1.Token
-	4,  // 59: channelhub.v1.Host.PutToken:output_type -> channelhub.v1.Empty
-	4,  // 60: channelhub.v1.Host.InvalidateToken:output_type -> channelhub.v1.Empty
-	43, // 61: channelhub.v1.Host.Acquire:output_type -> channelhub.v1.AcquireResponse
-	4,  // 62: channelhub.v1.Host.Log:output_type -> channelhub.v1.Empty
-	4,  // 63: channelhub.v1.Host.UpdateConfig:output_type -> channelhub.v1.Empty
-	46, // 64: channelhub.v1.Host.LookupMember:output_type -> channelhub.v1.LookupMemberResponse
-	53, // [53:65] is the sub-list for method output_type
-	41, // [41:53] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	22, // 41: channelhub.v1.LookupMemberRequest.same_record:type_name -> channelhub.v1.Identity
+	7,  // 42: channelhub.v1.Connector.Spec:input_type -> channelhub.v1.SpecRequest
+	13, // 43: channelhub.v1.Connector.Check:input_type -> channelhub.v1.CheckRequest
+	15, // 44: channelhub.v1.Connector.Read:input_type -> channelhub.v1.ReadRequest
+	34, // 45: channelhub.v1.Connector.Write:input_type -> channelhub.v1.WriteRequest
+	36, // 46: channelhub.v1.Connector.HandleWebhook:input_type -> channelhub.v1.WebhookRequest
+	38, // 47: channelhub.v1.Host.GetToken:input_type -> channelhub.v1.TokenKey
+	40, // 48: channelhub.v1.Host.PutToken:input_type -> channelhub.v1.PutTokenRequest
+	41, // 49: channelhub.v1.Host.InvalidateToken:input_type -> channelhub.v1.InvalidateTokenRequest
+	42, // 50: channelhub.v1.Host.Acquire:input_type -> channelhub.v1.AcquireRequest
+	21, // 51: channelhub.v1.Host.Log:input_type -> channelhub.v1.LogEntry
+	44, // 52: channelhub.v1.Host.UpdateConfig:input_type -> channelhub.v1.UpdateConfigRequest
+	45, // 53: channelhub.v1.Host.LookupMember:input_type -> channelhub.v1.LookupMemberRequest
+	8,  // 54: channelhub.v1.Connector.Spec:output_type -> channelhub.v1.SpecResponse
+	14, // 55: channelhub.v1.Connector.Check:output_type -> channelhub.v1.CheckResponse
+	16, // 56: channelhub.v1.Connector.Read:output_type -> channelhub.v1.ReadMessage
+	35, // 57: channelhub.v1.Connector.Write:output_type -> channelhub.v1.WriteResponse
+	37, // 58: channelhub.v1.Connector.HandleWebhook:output_type -> channelhub.v1.WebhookResponse
+	39, // 59: channelhub.v1.Host.GetToken:output_type -> channelhub.v1.Token
+	4,  // 60: channelhub.v1.Host.PutToken:output_type -> channelhub.v1.Empty
+	4,  // 61: channelhub.v1.Host.InvalidateToken:output_type -> channelhub.v1.Empty
+	43, // 62: channelhub.v1.Host.Acquire:output_type -> channelhub.v1.AcquireResponse
+	4,  // 63: channelhub.v1.Host.Log:output_type -> channelhub.v1.Empty
+	4,  // 64: channelhub.v1.Host.UpdateConfig:output_type -> channelhub.v1.Empty
+	46, // 65: channelhub.v1.Host.LookupMember:output_type -> channelhub.v1.LookupMemberResponse
+	54, // [54:66] is the sub-list for method output_type
+	42, // [42:54] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_channelhub_v1_connector_proto_init() }

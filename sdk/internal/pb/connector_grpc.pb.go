@@ -313,8 +313,8 @@ type HostClient interface {
 	Log(ctx context.Context, in *LogEntry, opts ...grpc.CallOption) (*Empty, error)
 	UpdateConfig(ctx context.Context, in *UpdateConfigRequest, opts ...grpc.CallOption) (*Empty, error)
 	// LookupMember says whether a member of the connection's tenant holds an
-	// identifier, and, for a member that holds a record of this connection,
-	// its points balance and level.
+	// identifier, and, when a record of this connection carries it, the
+	// member's points balance and level.
 	LookupMember(ctx context.Context, in *LookupMemberRequest, opts ...grpc.CallOption) (*LookupMemberResponse, error)
 }
 
@@ -407,8 +407,8 @@ type HostServer interface {
 	Log(context.Context, *LogEntry) (*Empty, error)
 	UpdateConfig(context.Context, *UpdateConfigRequest) (*Empty, error)
 	// LookupMember says whether a member of the connection's tenant holds an
-	// identifier, and, for a member that holds a record of this connection,
-	// its points balance and level.
+	// identifier, and, when a record of this connection carries it, the
+	// member's points balance and level.
 	LookupMember(context.Context, *LookupMemberRequest) (*LookupMemberResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
