@@ -200,6 +200,11 @@ time taken.`,
 			fmt.Fprintf(out, "  platform pushes        %8d (Douyin member joins)\n", pushed)
 			fmt.Fprintf(out, "  tmall 会员通 joins     %8d asked by Tmall (bind.query, answered from the hub): %d members already, %d known from other channels (then bind), %d new (then register); asked again, %d answered as members\n",
 				joins.asked, joins.bound, joins.known, joins.unknown, joins.again)
+			if len(joins.took) > 0 {
+				slices.Sort(joins.took)
+				fmt.Fprintf(out, "                             answered in %s median, %s at most (Tmall waits ~1.2 s)\n",
+					joins.took[len(joins.took)/2].Round(100*time.Microsecond), joins.took[len(joins.took)-1].Round(100*time.Microsecond))
+			}
 			fmt.Fprintf(out, "  members on 3+ channels %8d (e.g. WeChat, WeCom, mini-program, store, Taobao, Douyin)\n", crossPlatform)
 			fmt.Fprintf(out, "  refused merges         %8d (hub identity conflicts)\n", st.Conflicts)
 			fmt.Fprintf(out, "  shared identifiers     %8d (stopped linking)\n", st.Shared)
@@ -338,7 +343,11 @@ func demoDeliver(handler http.Handler, req *http.Request) ([]byte, error) {
 
 // tmallJoins counts how the brand members Tmall asked about were answered,
 // and how many of them were asked again (and answered bound) afterwards.
-type tmallJoins struct{ asked, bound, known, unknown, again int }
+type tmallJoins struct {
+	asked, bound, known, unknown, again int
+	// took is how long each bind.query took to answer (Tmall waits ~1.2 s).
+	took []time.Duration
+}
 
 // demoTmallJoins runs Tmall 会员通's join flow for some of the sandbox's
 // brand members: Tmall asks bind.query, which the hub answers from its
@@ -359,10 +368,12 @@ func demoTmallJoins(ctx context.Context, a *app, tenant *config.Tenant, set *san
 			if err != nil {
 				return "", err
 			}
+			start := time.Now()
 			body, err := demoDeliver(handler, req)
 			if err != nil {
 				return "", err
 			}
+			n.took = append(n.took, time.Since(start))
 			var reply top.SPIReply
 			if err := json.Unmarshal(body, &reply); err != nil {
 				return "", fmt.Errorf("demo bind.query answer %q: %w", body, err)
