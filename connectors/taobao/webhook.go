@@ -59,13 +59,18 @@ func (k *Connector) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (
 }
 
 // bindQuery answers tmall.mei.crm.member.bind.query from what the hub knows
-// of the mobile (sdk.Host.LookupMember): SUC with the points balance and
-// level when a record of this connection carries it with the asker's
-// Taobao ids (this account bound or registered through Tmall before); E02 when the brand knows the number from
-// other channels only, or several members share it (Tmall then calls bind,
-// which is recorded with the mobile and links the Taobao ids to the
-// person); E01 when nobody holds it, or the mobile is missing or malformed
-// (Tmall then calls register); E04 (retry) when the hub cannot be asked.
+// of the mobile (sdk.Host.LookupMember):
+//   - SUC, with the points balance and level, when a record of this
+//     connection carries it with the asker's Taobao ids (this account bound
+//     or registered through Tmall before);
+//   - E02 when the brand knows the number from other channels or another
+//     Taobao account only, or several members share it (Tmall then calls
+//     bind, which is recorded with the mobile and links the Taobao ids to
+//     the person);
+//   - E01 when nobody holds it, or the mobile is missing or malformed (Tmall
+//     then calls register);
+//   - E04 (retry) when the hub cannot be asked.
+//
 // The shop's CRM members carry no mobile, so they are asked to bind: that
 // is what brings their number in. A level that is not a whole number (a
 // grade name) is sent as 0. The question itself stores nothing.

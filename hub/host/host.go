@@ -277,8 +277,8 @@ func (s *Service) UpdateConfig(ctx context.Context, patch []byte) error {
 // the member holding id. The answer names no member and no other
 // identifier, and carries the points balance and level only when a record
 // of this connection carries id itself (and sameRecord), so a plugin sees
-// no more than what its own connection gave the hub. Errors never repeat the identifier's value
-// (it may be a phone).
+// no more than what its own connection gave the hub. Errors never repeat
+// the identifier's value (it may be a phone).
 func (s *Service) LookupMember(ctx context.Context, id mapping.Identity, sameRecord ...mapping.Identity) (sdk.MemberLookup, error) {
 	if s.Members == nil {
 		return sdk.MemberLookup{}, sdk.UnavailableError(nil, "connection %s/%s: no member store to look up in", s.Tenant, s.Connection)
@@ -305,10 +305,13 @@ func (s *Service) LookupMember(ctx context.Context, id mapping.Identity, sameRec
 	}
 	linked, err := s.Members.RecordCarries(ctx, s.Tenant, s.Connection, append([]mapping.Identity{id}, sameRecord...))
 	switch {
-	case errors.Is(err, identity.ErrBlocked) || !linked:
+	case errors.Is(err, identity.ErrBlocked):
+		// A blocked sameRecord identifier is carried by no record.
 		return sdk.MemberLookup{Found: true}, nil
 	case err != nil:
 		return sdk.MemberLookup{}, sdk.UnavailableError(err, "connection %s/%s: look up a member by %s", s.Tenant, s.Connection, id.Type)
+	case !linked:
+		return sdk.MemberLookup{Found: true}, nil
 	}
 	return sdk.MemberLookup{Found: true, Linked: true, PointsBalance: v.Points, Level: v.Profile.Level}, nil
 }

@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -216,6 +217,8 @@ type members struct {
 	views   map[string]*store.MemberView
 	records map[string][][]string
 	err     error
+	// recordsErr, when set, is RecordCarries' answer.
+	recordsErr error
 }
 
 func (m members) FindMember(_ context.Context, tenant string, id mapping.Identity) (*store.MemberView, error) {
@@ -231,7 +234,7 @@ func (m members) FindMember(_ context.Context, tenant string, id mapping.Identit
 func (m members) RecordCarries(_ context.Context, tenant, connection string, ids []mapping.Identity) (bool, error) {
 	return slices.ContainsFunc(m.records[tenant+"/"+connection], func(values []string) bool {
 		return !slices.ContainsFunc(ids, func(id mapping.Identity) bool { return !slices.Contains(values, id.Value) })
-	}), m.err
+	}), cmp.Or(m.recordsErr, m.err)
 }
 
 // LookupMember tells a plugin whether the person is known, and the points
@@ -284,6 +287,7 @@ func TestLookupMemberShowsOnlyWhatTheConnectionGave(t *testing.T) {
 		{"a malformed phone", found, mapping.Identity{Type: mapping.IDPhone, Value: "138-0013-80x0"}, sdk.ClassPermanent},
 		{"an unknown type", found, mapping.Identity{Type: "passport", Value: "138-0013-80x0"}, sdk.ClassPermanent},
 		{"the store failing", members{err: errors.New("disk I/O error")}, phone, sdk.ClassUnavailable},
+		{"the store failing on the records", members{views: map[string]*store.MemberView{"t1/+8613800138000": {MemberID: "m1"}}, recordsErr: errors.New("disk I/O error")}, phone, sdk.ClassUnavailable},
 	} {
 		svc := &host.Service{Tenant: "t1", Connection: "tmall", Members: tc.finds}
 		_, err := svc.LookupMember(t.Context(), tc.id)
