@@ -869,3 +869,75 @@ func TestMemberCommandsThroughTheCLI(t *testing.T) {
 		t.Errorf("re-sync after the erasure does not count the erased record:\n%s", out)
 	}
 }
+
+// `jobs status` says whether a scheduler runs: none before `hub serve`
+// starts (and no next run for an @every job, which counts from a
+// scheduler's start), the serve process while it runs (and the @every
+// job's next run an interval after its start), none once it is killed.
+func TestJobsStatusShowsTheScheduler(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	members := filepath.Join(dir, "members.jsonl")
+	if err := os.WriteFile(members, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := writeConfig(t, dir, fmt.Sprintf(`tenants:
+  - id: t1
+    connections:
+      - id: pos
+        connector: file
+        config: {path: %s, format: jsonl, stream: members}
+    jobs:
+      - id: pos-members
+        connection: pos
+        read: [members]
+        schedule: "@every 1h"
+`, members))
+	hub := hubWith(t, cfgPath)
+	idle := regexp.MustCompile(`(?m)^t1\s+pos-members\s+pos\s+@every 1h\s+-\s+never`)
+	if out := hub("jobs", "status"); !strings.Contains(out, "scheduler: not running") || !idle.MatchString(out) {
+		t.Fatalf("before serve:\n%s", out)
+	}
+
+	serve := hubCmd(t.Context(), "--config", cfgPath, "--log-level", "warn", "serve")
+	started := time.Now()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
+	running := regexp.MustCompile(`scheduler: running in hub process \S+/` + strconv.Itoa(serve.Process.Pid) + ` since `)
+	var out string
+	for i := 0; ; i++ {
+		if out = hub("jobs", "status"); running.MatchString(out) {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("jobs status does not show the running serve:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m := regexp.MustCompile(`(?m)^t1\s+pos-members\s+pos\s+@every 1h\s+(\S+)\s+never`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no next run for the @every job:\n%s", out)
+	}
+	next, err := time.Parse(time.RFC3339, m[1])
+	if err != nil || next.Before(started.Add(time.Hour-time.Second)) || next.After(time.Now().Add(time.Hour+time.Second)) {
+		t.Fatalf("next run %s (%v), want an hour after serve started at %s", m[1], err, started.Format(time.RFC3339))
+	}
+	var status struct {
+		Schedulers []store.Scheduler `json:"schedulers"`
+	}
+	if err := json.Unmarshal([]byte(hub("jobs", "status", "--json")), &status); err != nil || len(status.Schedulers) != 1 ||
+		!strings.HasSuffix(status.Schedulers[0].Process, "/"+strconv.Itoa(serve.Process.Pid)) {
+		t.Fatalf("jobs status --json schedulers: %+v %v", status.Schedulers, err)
+	}
+
+	// Killed, it cannot say it stopped: its process being gone is enough.
+	if err := serve.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = serve.Wait()
+	if out := hub("jobs", "status"); !strings.Contains(out, "scheduler: not running") || !idle.MatchString(out) {
+		t.Fatalf("after serve was killed:\n%s", out)
+	}
+}

@@ -44,11 +44,29 @@ func jobsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			jobs := jobOverview(a.cfg, last, time.Now())
+			now := time.Now()
+			schedulers, err := a.store.Schedulers(ctx, now)
+			if err != nil {
+				return err
+			}
+			started := time.Time{}
+			if len(schedulers) > 0 {
+				started = schedulers[0].StartedAt
+			} else {
+				schedulers = []store.Scheduler{} // [] in JSON, not null
+			}
+			jobs := jobOverview(a.cfg, last, now, started)
 			states = withNeverRun(a.cfg, states)
 			if asJSON {
-				return json.NewEncoder(g.stdout).Encode(map[string]any{"jobs": jobs, "streams": states, "runs": runs, "outbox": outbox})
+				return json.NewEncoder(g.stdout).Encode(map[string]any{"schedulers": schedulers, "jobs": jobs, "streams": states, "runs": runs, "outbox": outbox})
 			}
+			if len(schedulers) == 0 {
+				fmt.Fprintln(g.stdout, "scheduler: not running; scheduled jobs run only while `hub serve` runs")
+			}
+			for _, sc := range schedulers {
+				fmt.Fprintf(g.stdout, "scheduler: running in hub process %s since %s\n", sc.Process, a.localTime(sc.StartedAt))
+			}
+			fmt.Fprintln(g.stdout)
 			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TENANT\tJOB\tCONNECTION\tSCHEDULE\tNEXT RUN\tLAST RUN\tLAST STATUS")
 			for _, j := range jobs {
@@ -217,15 +235,17 @@ type jobStatus struct {
 }
 
 // jobOverview lists every configured job with its latest run (from last,
-// the latest run of each job) and its next scheduled run after now.
-func jobOverview(cfg *config.Config, last []store.Run, now time.Time) []jobStatus {
+// the latest run of each job) and its next scheduled run after now; an
+// @every schedule counts from started, when the scheduler started (none
+// when zero).
+func jobOverview(cfg *config.Config, last []store.Run, now, started time.Time) []jobStatus {
 	var out []jobStatus
 	for _, t := range cfg.Tenants {
 		for _, j := range t.Jobs {
 			js := jobStatus{Tenant: t.ID, Job: j.ID, Connection: j.Connection, Read: j.Read, Write: j.Write, Schedule: j.Schedule}
 			if j.Schedule != "" {
 				// The config was checked: the schedule parses.
-				js.NextRun, _ = schedule.NextRun(j.Schedule, cfg.Location, now)
+				js.NextRun, _ = schedule.NextRun(j.Schedule, cfg.Location, now, started)
 			}
 			for i := range last {
 				if last[i].Tenant == t.ID && last[i].Job == j.ID {

@@ -44,6 +44,11 @@ func serveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			stopBeat, err := a.engine.SchedulerRunning(ctx)
+			if err != nil {
+				return err
+			}
+			defer stopBeat()
 			s.Start()
 			a.log.Info().Int("jobs", len(entries)).Str("timezone", a.cfg.Location.String()).Msg("scheduler started")
 			if listen != "" {

@@ -302,6 +302,27 @@ func (e *Engine) heartbeat(ctx context.Context, runID int64) (stop func()) {
 	})
 }
 
+// SchedulerRunning records in the store that this process runs the
+// scheduler, from now on, and renews the record like a run's lease until
+// the returned stop is called, which records the scheduler stopped.
+func (e *Engine) SchedulerRunning(ctx context.Context) (stop func(), err error) {
+	started := e.opts.Now()
+	if err := e.store.SchedulerBeat(ctx, started, started); err != nil {
+		return nil, err
+	}
+	stopBeat := periodic.Run(ctx, heartbeatEvery, func(ctx context.Context) {
+		if err := e.store.SchedulerBeat(ctx, started, e.opts.Now()); err != nil && ctx.Err() == nil {
+			e.log.Warn().Err(err).Msg("scheduler heartbeat")
+		}
+	})
+	return func() {
+		stopBeat()
+		if err := e.store.SchedulerStopped(context.WithoutCancel(ctx)); err != nil {
+			e.log.Warn().Err(err).Msg("record the scheduler stopped")
+		}
+	}, nil
+}
+
 func (e *Engine) run(ctx context.Context, tenant *config.Tenant, job *config.Job, conn *config.Connection, mode sdk.Mode, res *Result, progress func(Progress)) error {
 	salt := []byte(tenant.PhoneSalt)
 	if _, err := e.store.EnsureTenant(ctx, tenant.ID, salt); err != nil {

@@ -62,17 +62,29 @@ func (s *Scheduler) Next() []time.Time {
 }
 
 // NextRun is when a job on schedule runs next after t, in loc, as the
-// scheduler would run it; zero for an @every schedule, whose runs count
-// from when the scheduler started.
-func NextRun(schedule string, loc *time.Location, t time.Time) (time.Time, error) {
+// scheduler would run it. An @every schedule counts from when the
+// scheduler started (started): its runs fall on the whole second after
+// started plus each multiple of the interval. NextRun is zero for one when
+// started is zero (no scheduler runs).
+func NextRun(schedule string, loc *time.Location, t, started time.Time) (time.Time, error) {
 	sched, err := cron.ParseStandard(schedule)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("schedule %q: %w", schedule, err)
 	}
-	if _, ok := sched.(cron.ConstantDelaySchedule); ok {
+	every, ok := sched.(cron.ConstantDelaySchedule)
+	if !ok {
+		return sched.Next(t.In(loc)), nil
+	}
+	if started.IsZero() {
 		return time.Time{}, nil
 	}
-	return sched.Next(t.In(loc)), nil
+	// cron runs it at Next(started), then at Next of each run: the
+	// interval after the run's whole second.
+	next := every.Next(started.In(loc))
+	if next.After(t) {
+		return next, nil
+	}
+	return next.Add((t.Sub(next)/every.Delay + 1) * every.Delay), nil
 }
 
 // Stop stops scheduling, cancels running jobs and waits for them (or ctx).

@@ -64,15 +64,25 @@ func TestNextRun(t *testing.T) {
 	t.Parallel()
 	// 2026-12-02 11:08:31 UTC is 19:08:31 in Shanghai.
 	now := time.Date(2026, 12, 2, 11, 8, 31, 0, time.UTC)
+	// A scheduler started at 11:02:10.4 UTC runs @every 1m at 11:03:10,
+	// 11:04:10…
+	started := time.Date(2026, 12, 2, 11, 2, 10, 4e8, time.UTC)
 	for _, tc := range []struct {
-		schedule, want string
+		schedule string
+		started  time.Time
+		want     string
 	}{
-		{"*/15 * * * *", "2026-12-02T19:15:00+08:00"},
-		{"0 2 * * *", "2026-12-03T02:00:00+08:00"}, // 02:00 Shanghai, not UTC
-		{"@daily", "2026-12-03T00:00:00+08:00"},
-		{"@every 1m", ""}, // counts from when the scheduler started
+		{"*/15 * * * *", time.Time{}, "2026-12-02T19:15:00+08:00"},
+		{"*/15 * * * *", started, "2026-12-02T19:15:00+08:00"},
+		{"0 2 * * *", time.Time{}, "2026-12-03T02:00:00+08:00"}, // 02:00 Shanghai, not UTC
+		{"@daily", time.Time{}, "2026-12-03T00:00:00+08:00"},
+		{"@every 1m", time.Time{}, ""}, // no scheduler runs: no next run
+		{"@every 1m", started, "2026-12-02T19:09:10+08:00"},
+		{"@every 1h", started, "2026-12-02T20:02:10+08:00"},
+		{"@every 1m", now.Add(-10 * time.Second), "2026-12-02T19:09:21+08:00"}, // started 19:08:21: first run not yet
+		{"@every 1m", now.Add(-60 * time.Second), "2026-12-02T19:09:31+08:00"}, // one due exactly now: the one after, as for cron schedules
 	} {
-		next, err := schedule.NextRun(tc.schedule, mapping.Shanghai, now)
+		next, err := schedule.NextRun(tc.schedule, mapping.Shanghai, now, tc.started)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.schedule, err)
 		}
@@ -84,7 +94,7 @@ func TestNextRun(t *testing.T) {
 			t.Errorf("NextRun(%q) = %q, want %q", tc.schedule, got, tc.want)
 		}
 	}
-	if _, err := schedule.NextRun("*/15 * *", mapping.Shanghai, now); err == nil || !strings.Contains(err.Error(), "*/15 * *") {
+	if _, err := schedule.NextRun("*/15 * *", mapping.Shanghai, now, time.Time{}); err == nil || !strings.Contains(err.Error(), "*/15 * *") {
 		t.Fatalf("bad schedule: %v", err)
 	}
 }

@@ -91,6 +91,16 @@ type Store interface {
 	// LastRuns lists the latest run of each of a tenant's jobs ("" for
 	// every tenant), by tenant and job.
 	LastRuns(ctx context.Context, tenant string) ([]Run, error)
+
+	// SchedulerBeat records that this process runs the scheduler (hub
+	// serve), started at started; it is called at the start and then
+	// periodically, like a run's Heartbeat. SchedulerStopped ends the
+	// record. Schedulers lists the processes running a scheduler at now,
+	// oldest first: a process that stopped without saying so (killed) is
+	// left out once it is gone, or once it missed its heartbeats.
+	SchedulerBeat(ctx context.Context, started, at time.Time) error
+	SchedulerStopped(ctx context.Context) error
+	Schedulers(ctx context.Context, now time.Time) ([]Scheduler, error)
 	// DeadLetters lists dead-lettered records of a tenant, newest first.
 	DeadLetters(ctx context.Context, tenant string, limit int) ([]DeadLetter, error)
 	// Outbox counts the write-back actions of a tenant ("" for all) by
@@ -282,6 +292,14 @@ type Run struct {
 	Job       string    `json:"job"`
 	StartedAt time.Time `json:"started_at"`
 	RunResult
+}
+
+// Scheduler is a hub process running the scheduler.
+type Scheduler struct {
+	// Process is host/pid.
+	Process     string    `json:"process"`
+	StartedAt   time.Time `json:"started_at"`
+	HeartbeatAt time.Time `json:"heartbeat_at"`
 }
 
 // OutboxCount is how many write-back actions of one type a connection has

@@ -355,6 +355,15 @@ var migrations = []string{
 	// for entries from before).
 	`ALTER TABLE identity_journal ADD COLUMN other_record TEXT NOT NULL DEFAULT '';
 	CREATE INDEX identity_journal_other_record ON identity_journal (tenant, other_record) WHERE other_record != '';`,
+	// 11: the hub processes running the scheduler (hub serve), so that
+	// `jobs status` can say whether scheduled jobs will run at all, and
+	// when an @every schedule, which counts from the scheduler's start,
+	// runs next.
+	`CREATE TABLE schedulers (
+		owner TEXT PRIMARY KEY,
+		started_at INTEGER NOT NULL,
+		heartbeat_at INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // migrateData runs the part of migration v that SQL cannot do, in the

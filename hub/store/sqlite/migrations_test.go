@@ -241,8 +241,15 @@ func TestMigration10ErasesEntriesNamingRecordsErasedBefore(t *testing.T) {
 // undoMigration10 takes the journal back to its shape before migration 10.
 func undoMigration10(t *testing.T, s *sqlite.Store) {
 	t.Helper()
+	undoMigration11(t, s)
 	execAll(t, s, `DROP INDEX identity_journal_other_record`, `ALTER TABLE identity_journal DROP COLUMN other_record`,
 		`DELETE FROM schema_migrations WHERE version = 10`)
+}
+
+// undoMigration11 drops the schedulers table.
+func undoMigration11(t *testing.T, s *sqlite.Store) {
+	t.Helper()
+	execAll(t, s, `DROP TABLE schedulers`, `DELETE FROM schema_migrations WHERE version = 11`)
 }
 
 // migrateAgain closes s, whose store at path an undo took back to an

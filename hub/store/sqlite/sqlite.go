@@ -455,6 +455,47 @@ func (s *Store) Heartbeat(ctx context.Context, id int64, at time.Time) error {
 	return nil
 }
 
+// SchedulerBeat implements store.Store.
+func (s *Store) SchedulerBeat(ctx context.Context, started, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO schedulers (owner, started_at, heartbeat_at) VALUES (?, ?, ?)
+		ON CONFLICT (owner) DO UPDATE SET started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
+		s.owner, started.UnixMilli(), at.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("record the scheduler of %s: %w", s.owner, err)
+	}
+	return nil
+}
+
+// SchedulerStopped implements store.Store.
+func (s *Store) SchedulerStopped(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM schedulers WHERE owner = ?`, s.owner); err != nil {
+		return fmt.Errorf("record the scheduler of %s stopped: %w", s.owner, err)
+	}
+	return nil
+}
+
+// Schedulers implements store.Store. A process is taken as gone the way a
+// run's is (runnerAlive); this process's own entry is alive while it beats.
+func (s *Store) Schedulers(ctx context.Context, now time.Time) ([]store.Scheduler, error) {
+	var out []store.Scheduler
+	err := eachRow(ctx, s.db, `SELECT owner, started_at, heartbeat_at FROM schedulers ORDER BY started_at, owner`, nil, func(r *sql.Rows) error {
+		var owner string
+		var started, beat int64
+		if err := r.Scan(&owner, &started, &beat); err != nil {
+			return err
+		}
+		last := time.UnixMilli(beat)
+		if (owner == s.owner && now.Sub(last) <= staleRun) || s.runnerAlive(owner, last, now) {
+			out = append(out, store.Scheduler{Process: owner, StartedAt: time.UnixMilli(started).UTC(), HeartbeatAt: time.UnixMilli(beat).UTC()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list schedulers: %w", err)
+	}
+	return out, nil
+}
+
 // FinishRun implements store.Store.
 func (s *Store) FinishRun(ctx context.Context, id int64, r store.RunResult) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, records = ?, error = ? WHERE id = ?`, r.At.UnixMilli(), r.Status, r.Records, r.Error, id)

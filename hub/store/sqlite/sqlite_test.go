@@ -694,6 +694,58 @@ func TestStartRunIsALeaseAcrossProcesses(t *testing.T) {
 	}
 }
 
+// Schedulers lists the processes running a scheduler the way runs' leases
+// see them: this one while it beats, another on this host while its pid is
+// alive and it beat lately, another host's while it beat lately; one that
+// said it stopped is gone.
+func TestSchedulersAreTheLiveProcesses(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	ctx := t.Context()
+	host, _ := os.Hostname()
+	now := time.Now()
+	for _, row := range []struct {
+		owner string
+		beat  time.Time
+	}{
+		{fmt.Sprintf("%s/%d", host, os.Getppid()), now}, // alive
+		{fmt.Sprintf("%s/%d", host, 1<<22+7), now},      // killed
+		{"other-host/42", now.Add(-10 * time.Minute)},   // silent
+		{"far-host/7", now.Add(-time.Minute)},           // another host, beating
+	} {
+		if _, err := s.DB().Exec(`INSERT INTO schedulers (owner, started_at, heartbeat_at) VALUES (?, ?, ?)`, row.owner, row.beat.Add(-time.Hour).UnixMilli(), row.beat.UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func() []string {
+		t.Helper()
+		list, err := s.Schedulers(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, sc := range list {
+			out = append(out, sc.Process)
+		}
+		return out
+	}
+	self := fmt.Sprintf("%s/%d", host, os.Getpid())
+	started := now.Add(-time.Second)
+	if err := s.SchedulerBeat(ctx, started, now); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"far-host/7", fmt.Sprintf("%s/%d", host, os.Getppid()), self}
+	if got := names(); !slices.Equal(got, want) {
+		t.Fatalf("schedulers %v, want %v (oldest first)", got, want)
+	}
+	if err := s.SchedulerStopped(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); !slices.Equal(got, want[:2]) {
+		t.Fatalf("after stopping: %v, want %v", got, want[:2])
+	}
+}
+
 // A record id in both record_ids and record_ids_new (a bug of the store,
 // which looks every record up before it inserts one) fails the batch that
 // would merge them, with an error naming the record.
