@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/rs/zerolog"
+
 	"github.com/channelhub/channelhub/mapping"
 	"github.com/channelhub/channelhub/sdk"
+	"github.com/channelhub/channelhub/sdk/conformance"
 )
 
 // A minimal connector: a Spec value, a constructor, and Read emitting
@@ -85,4 +88,31 @@ func ExampleSpec_ParseConfig() {
 	// Output:
 	// invalid_config: api_key: is required: POS API key.
 	// invalid_config: apikey: is not a pos config field (known: [api_key])
+}
+
+// A platform that asks the brand a question synchronously (Tmall's
+// bind.query: "is this mobile a member, and bound to this account?") is
+// answered from the hub through Host.LookupMember. Here the hub is the
+// conformance kit's fake, which knows one number from another channel.
+func ExampleHost_LookupMember() {
+	ctx := context.Background()
+	hub := conformance.NewFakeHost()
+	mobile := mapping.Identity{Type: mapping.IDPhone, Value: "+8613800138000"}
+	hub.Members = map[mapping.Identity]sdk.MemberLookup{mobile: {Found: true}}
+	host := sdk.NewHost(zerolog.Nop(), hub, nil)
+
+	account := mapping.Identity{Type: mapping.IDTaobaoOUID, Scope: "shop-1", Value: "ou-42"}
+	got, err := host.LookupMember(ctx, mobile, account)
+	switch {
+	case err != nil:
+		fmt.Println("cannot ask the hub: answer 'retry'")
+	case got.Linked:
+		fmt.Println("bound: points", got.PointsBalance, "level", got.Level)
+	case got.Found:
+		fmt.Println("known from another channel or account: ask to bind")
+	default:
+		fmt.Println("unknown: ask to register")
+	}
+	// Output:
+	// known from another channel or account: ask to bind
 }
