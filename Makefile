@@ -4,6 +4,12 @@ BIN     := bin
 PLUGINS := $(notdir $(wildcard plugins/*))
 TESTFLAGS ?= -race -shuffle=on -timeout 30m
 export CGO_ENABLED := 1
+# SQLite without its memory statistics (SQLITE_DEFAULT_MEMSTATUS=0, one of
+# the compile options SQLite recommends): otherwise every allocation takes a
+# process-wide lock, which the store's writer and its background checkpoint
+# contend for. A 1M sync ran ~8 % faster (README, "Performance"). A plain
+# `go build` works without it.
+export CGO_CFLAGS ?= -O2 -g -DSQLITE_DEFAULT_MEMSTATUS=0
 
 .PHONY: help build hub plugins demo test bench fmt fmtcheck vet proto tidy clean
 
