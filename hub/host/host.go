@@ -283,7 +283,8 @@ func (s *Service) LookupMember(ctx context.Context, id mapping.Identity, sameRec
 	if s.Members == nil {
 		return sdk.MemberLookup{}, sdk.UnavailableError(nil, "connection %s/%s: no member store to look up in", s.Tenant, s.Connection)
 	}
-	for _, x := range append([]mapping.Identity{id}, sameRecord...) {
+	all := append([]mapping.Identity{id}, sameRecord...)
+	for _, x := range all {
 		if err := x.Validate(); err != nil {
 			return sdk.MemberLookup{}, sdk.PermanentError("", "look up member: %v", err)
 		}
@@ -303,7 +304,7 @@ func (s *Service) LookupMember(ctx context.Context, id mapping.Identity, sameRec
 	case err != nil:
 		return sdk.MemberLookup{}, sdk.UnavailableError(err, "connection %s/%s: look up a member by %s", s.Tenant, s.Connection, id.Type)
 	}
-	linked, err := s.Members.RecordCarries(ctx, s.Tenant, s.Connection, append([]mapping.Identity{id}, sameRecord...))
+	linked, err := s.Members.RecordCarries(ctx, s.Tenant, s.Connection, all)
 	switch {
 	case errors.Is(err, identity.ErrBlocked):
 		// A blocked sameRecord identifier is carried by no record.

@@ -62,33 +62,32 @@ func (s *Store) identityKey(ctx context.Context, tenant string, id mapping.Ident
 	return k.String(), nil
 }
 
-// RecordCarries implements store.Store.
+// RecordCarries implements store.Store: one record of the connection
+// holds a link for each distinct key of ids.
 func (s *Store) RecordCarries(ctx context.Context, tenant, connection string, ids []mapping.Identity) (bool, error) {
-	var common map[int64]bool
+	keys := map[string]bool{}
 	for _, id := range ids {
 		k, err := s.identityKey(ctx, tenant, id)
 		if err != nil {
 			return false, err
 		}
-		carry := map[int64]bool{}
-		err = eachRow(ctx, s.db, `SELECT l.src FROM identifier_links l JOIN sources s ON s.id = l.src
-			WHERE l.tenant = ? AND l.ikey = ? AND s.connection = ?`, []any{tenant, k, connection}, func(r *sql.Rows) error {
-			var src int64
-			err := r.Scan(&src)
-			if common == nil || common[src] {
-				carry[src] = true
-			}
-			return err
-		})
-		if err != nil {
-			return false, fmt.Errorf("records of %s carrying a %s identity: %w", connection, id.Type, err)
-		}
-		if len(carry) == 0 {
-			return false, nil
-		}
-		common = carry
+		keys[k] = true
 	}
-	return len(common) > 0, nil
+	if len(keys) == 0 {
+		return false, nil
+	}
+	args := []any{tenant, connection}
+	for k := range keys {
+		args = append(args, k)
+	}
+	var carried bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM identifier_links l JOIN sources s ON s.id = l.src
+		WHERE l.tenant = ? AND s.connection = ? AND l.ikey IN (?`+strings.Repeat(", ?", len(keys)-1)+`)
+		GROUP BY l.src HAVING COUNT(DISTINCT l.ikey) = ?)`, append(args, len(keys))...).Scan(&carried)
+	if err != nil {
+		return false, fmt.Errorf("records of %s carrying %d identifiers: %w", connection, len(keys), err)
+	}
+	return carried, nil
 }
 
 // FindMember implements store.Store.
