@@ -215,12 +215,12 @@ func (b *bloom) grow(capacity int) {
 }
 
 // add adds key, reporting false if that would take the filter's capacity
-// past its limit.
+// past its limit. Every add takes a place of capacity, a key's second too:
+// testing first whether the filter holds the key would probe every layer,
+// a cache miss each, for keys that are nearly all new (the writer adds an
+// identifier once per new link of it, a build once per link).
 func (b *bloom) add(key string) bool {
 	h := maphash.String(b.seed, key)
-	if b.test(h) {
-		return true
-	}
 	l := &b.layers[len(b.layers)-1]
 	if l.n >= l.cap {
 		if b.total+2*l.cap > b.limit {

@@ -45,11 +45,12 @@ type graph struct {
 // carries either, at most one of each type and scope, is a member of its
 // own: no rule can apply to it (a first sync's typical record).
 //
-// Identifiers found carried by nothing stored are remembered in a.unheld,
-// so that resolve does not look them up again.
+// The identifiers of the records it returns that were found carried by
+// nothing stored are remembered in a.unheld, so that resolve does not look
+// them up again.
 func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	var rest, probe []*prepared
-	inBatch := map[string]int{} // how many changed records carry each key, now or before
+	inBatch := make(map[string]int, 3*len(changed)) // how many changed records carry each key, now or before
 	for _, p := range changed {
 		for _, k := range p.keyStrs {
 			inBatch[k]++
@@ -79,7 +80,7 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 		return rest, nil
 	}
 	var keys []any
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(inBatch))
 	for _, p := range probe {
 		for _, k := range p.keyStrs {
 			if !seen[k] {
@@ -110,17 +111,17 @@ func (a *applier) settle(changed []*prepared) ([]*prepared, error) {
 	if err := a.loadGuarded(keys, func(k string) error { guarded[k] = true; return nil }); err != nil {
 		return nil, err
 	}
-	for k := range seen {
-		if len(owners[k]) == 0 {
-			a.unheld[k] = true
-		}
-	}
 	var placed []settled
 	for _, p := range probe {
 		if member, ok := a.settledMember(p, owners, guarded, inBatch); ok {
 			placed = append(placed, settled{p, member})
-		} else {
-			rest = append(rest, p)
+			continue
+		}
+		rest = append(rest, p)
+		for _, k := range p.keyStrs {
+			if len(owners[k]) == 0 {
+				a.unheld[k] = true
+			}
 		}
 	}
 	return rest, a.insertNew(placed)
