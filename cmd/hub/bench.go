@@ -210,7 +210,7 @@ type storeRows struct {
 // the sync wrote them, and inserted into a fresh store in dir in
 // transactions of the engine's group size, the links and records' platform
 // ids as the store writes them (into links_new and record_ids_new, merged
-// at the store's threshold). Only
+// at the store's thresholds). Only
 // the transactions are timed. The statements are schema-agnostic (SELECT * / INSERT VALUES), so
 // the rows are the store's own whatever its columns.
 func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
@@ -223,10 +223,11 @@ func benchStoreRows(ctx context.Context, from, dir string) (storeRows, error) {
 	defer fromStore.Close()
 	src := fromStore.DB()
 	// The copy reads a group's links by record; the store has no index for
-	// that (it looks links up by identifier), so the copy adds one to both
+	// that (it looks links up by identifier), so the copy adds one to the
 	// tables that hold them.
 	for _, q := range []string{
 		`CREATE INDEX IF NOT EXISTS bench_links_src ON links (src)`,
+		`CREATE INDEX IF NOT EXISTS bench_links_mid_src ON links_mid (src)`,
 		`CREATE INDEX IF NOT EXISTS bench_links_new_src ON links_new (src)`,
 	} {
 		if _, err := src.ExecContext(ctx, q); err != nil {

@@ -101,7 +101,7 @@ func (s *Store) newApplier(ctx context.Context, tx *sql.Tx, tenant string, rules
 		// A tenant without records or links gets an empty filter: every
 		// key is unheld.
 		var empty bool
-		if err := tx.QueryRowContext(a.ctx, `SELECT NOT EXISTS (SELECT 1 FROM links WHERE tenant = ?1) AND NOT EXISTS (SELECT 1 FROM links_new WHERE tenant = ?1)
+		if err := tx.QueryRowContext(a.ctx, `SELECT NOT EXISTS (SELECT 1 FROM identifier_links WHERE tenant = ?1)
 			AND NOT EXISTS (SELECT 1 FROM sources WHERE tenant = ?1)`, tenant).Scan(&empty); err != nil {
 			return nil, fmt.Errorf("identifier links: %w", err)
 		}
@@ -793,7 +793,7 @@ func (a *applier) filterUnheld(keys []any) ([]any, error) {
 	// Identifier keys come with an empty stream, records' platform ids
 	// with theirs (a stream is never empty).
 	err := a.s.filters.build(a.filter, 4*records, a.indexVersion, func(add func(string) bool) error {
-		return a.each(`SELECT ikey, '', '' FROM links WHERE tenant = ?1 UNION ALL SELECT ikey, '', '' FROM links_new WHERE tenant = ?1
+		return a.each(`SELECT ikey, '', '' FROM identifier_links WHERE tenant = ?1
 			UNION ALL SELECT connection, stream, record_id FROM source_ids WHERE tenant = ?1`, []any{a.tenant}, func(r *sql.Rows) error {
 			var k, stream, id string
 			if err := r.Scan(&k, &stream, &id); err != nil {
@@ -820,10 +820,11 @@ func (a *applier) filterUnheld(keys []any) ([]any, error) {
 var errFilterFull = errors.New("key filter full")
 
 // unlink removes the link between an identifier and a record, wherever it
-// is (links or links_new: migration 3).
+// is (links, links_mid or links_new: see MergeStaged).
 func (a *applier) unlink(k identity.Key, src int64) error {
 	for _, q := range []string{
 		`DELETE FROM links WHERE tenant = ? AND ikey = ? AND src = ?`,
+		`DELETE FROM links_mid WHERE tenant = ? AND ikey = ? AND src = ?`,
 		`DELETE FROM links_new WHERE tenant = ? AND ikey = ? AND src = ?`,
 	} {
 		if err := a.exec(q, a.tenant, k.String(), src); err != nil {
@@ -834,10 +835,18 @@ func (a *applier) unlink(k identity.Key, src int64) error {
 }
 
 // DefaultMergeLinksAt is how many rows links_new holds before they are
-// merged into links. Measured on the 1M bench's stored rows: 20,000 and
+// merged into links_mid. Measured on the 1M bench's stored rows: 20,000 and
 // 50,000 were fastest; 300,000 (more than the page cache holds) was hardly
 // faster than inserting straight into links.
 const DefaultMergeLinksAt = 50_000
+
+// midFactor: a middle table (links_mid, record_ids_mid) is merged into the
+// large one once it holds midFactor times the staged tables' threshold.
+// The pages a sync writes for a key-ordered table of N rows are those of
+// the middle table at every small merge plus those of the large table at
+// every middle merge; a middle table of about √(threshold·N) rows writes
+// the fewest, 350,000 for the 2.5M links of the 1M bench.
+const midFactor = 10
 
 // mergeStaged merges the staging tables (MergeStaged) if this
 // transaction added to them.
@@ -848,47 +857,91 @@ func (a *applier) mergeStaged(atLeast int) error {
 	return MergeStaged(a.ctx, a.tx, atLeast)
 }
 
-// MergeStaged moves links_new into links and record_ids_new into
-// record_ids, in key order, each when it holds at least atLeast rows: each
-// page of the large index is then written once per merge rather than once
-// per commit that adds a key to it. The store calls it in the transaction
-// of every batch that added links or records; it is exported for the
-// bench's store floor, which writes the same rows the same way. A record
-// id found in both tables fails the merge: the store looks every record up
-// before it inserts one, so that would be a bug, and the transaction rolls
-// back.
+// stagedTables are the key-ordered tables whose new rows are staged
+// (migrations 3, 8 and 12): new rows go into table_new, which is merged
+// into table_mid, which is merged into table. verb inserts a row into the
+// next level: a link already there is one link; a record id already there
+// is a bug of the store.
+var stagedTables = []struct{ table, cols, verb string }{
+	{"links", "tenant, ikey, src", "INSERT OR IGNORE"},
+	{"record_ids", "tenant, connection, stream, record_id, src", "INSERT"},
+}
+
+// MergeStaged moves links_new into links_mid and record_ids_new into
+// record_ids_mid, in key order, each when it holds at least atLeast rows,
+// and a middle table into links or record_ids when it holds midFactor
+// times that: each page of a large index is then written once per merge
+// rather than once per commit that adds a key to it, and most merges write
+// the pages of the smaller middle table only. The store calls it in the
+// transaction of every batch that added links or records; it is exported
+// for the bench's store floor, which writes the same rows the same way. A
+// record id found in both tables of a merge fails it: the store looks
+// every record up before it inserts one, so that would be a bug, and the
+// transaction rolls back.
 func MergeStaged(ctx context.Context, tx *sql.Tx, atLeast int) error {
-	for _, m := range []struct{ staged, into, cols, verb string }{
-		{"links_new", "links", "tenant, ikey, src", "INSERT OR IGNORE"},
-		{"record_ids_new", "record_ids", "tenant, connection, stream, record_id, src", "INSERT"},
-	} {
+	for _, m := range stagedTables {
+		staged, mid := m.table+"_new", m.table+"_mid"
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+m.staged).Scan(&n); err != nil {
-			return fmt.Errorf("count %s: %w", m.staged, err)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+staged).Scan(&n); err != nil {
+			return fmt.Errorf("count %s: %w", staged, err)
 		}
 		if n < atLeast {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.verb+` INTO `+m.into+` (`+m.cols+`) SELECT `+m.cols+` FROM `+m.staged+` ORDER BY `+m.cols); err != nil {
-			return fmt.Errorf("merge %s: %w%s", m.staged, err, stagedTwice(ctx, tx))
+		moved, err := mergeInto(ctx, tx, m.verb, m.cols, staged, mid)
+		if err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+m.staged); err != nil {
-			return fmt.Errorf("merge %s: %w", m.staged, err)
+		// staged_rows counts what went into the middle table; rows deleted
+		// from it since (an unlink, an erasure) still count, which at
+		// worst merges it a little early.
+		var held int
+		if err := tx.QueryRowContext(ctx, `UPDATE staged_rows SET n = n + ? WHERE tbl = ? RETURNING n`, moved, mid).Scan(&held); err != nil {
+			return fmt.Errorf("count %s: %w", mid, err)
+		}
+		if held < midFactor*atLeast {
+			continue
+		}
+		if _, err := mergeInto(ctx, tx, m.verb, m.cols, mid, m.table); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE staged_rows SET n = 0 WHERE tbl = ?`, mid); err != nil {
+			return fmt.Errorf("count %s: %w", mid, err)
 		}
 	}
 	return nil
 }
 
-// stagedTwice names a record id found both in record_ids_new and in
-// record_ids, for the error of a merge that failed on it.
-func stagedTwice(ctx context.Context, tx *sql.Tx) string {
+// mergeInto inserts every row of from into into, in key order, empties
+// from and returns how many rows into gained.
+func mergeInto(ctx context.Context, tx *sql.Tx, verb, cols, from, into string) (int64, error) {
+	res, err := tx.ExecContext(ctx, verb+` INTO `+into+` (`+cols+`) SELECT `+cols+` FROM `+from+` ORDER BY `+cols)
+	if err != nil {
+		return 0, fmt.Errorf("merge %s into %s: %w%s", from, into, err, inBoth(ctx, tx, from, into))
+	}
+	moved, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+from); err != nil {
+		return 0, fmt.Errorf("merge %s into %s: %w", from, into, err)
+	}
+	return moved, nil
+}
+
+// inBoth names a record id found in both record id tables from and into,
+// for the error of a merge that failed on it; "" for tables of links.
+func inBoth(ctx context.Context, tx *sql.Tx, from, into string) string {
+	if !strings.HasPrefix(from, "record_ids") {
+		return ""
+	}
 	var tenant, conn, stream, id string
-	err := tx.QueryRowContext(ctx, `SELECT n.tenant, n.connection, n.stream, n.record_id FROM record_ids_new n
-		JOIN record_ids r ON r.tenant = n.tenant AND r.connection = n.connection AND r.stream = n.stream AND r.record_id = n.record_id LIMIT 1`).Scan(&tenant, &conn, &stream, &id)
+	err := tx.QueryRowContext(ctx, `SELECT n.tenant, n.connection, n.stream, n.record_id FROM `+from+` n
+		JOIN `+into+` r ON r.tenant = n.tenant AND r.connection = n.connection AND r.stream = n.stream AND r.record_id = n.record_id LIMIT 1`).Scan(&tenant, &conn, &stream, &id)
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf(" (tenant %s: record %s/%s/%s is in both record_ids and record_ids_new, which the store never writes; batches that add records fail until one of the two rows is removed)", tenant, conn, stream, id)
+	return fmt.Sprintf(" (tenant %s: record %s/%s/%s is in both %s and %s, which the store never writes; batches that add records fail until one of the two rows is removed)", tenant, conn, stream, id, into, from)
 }
 
 // The inserts of new records, links and members, for insertRows.

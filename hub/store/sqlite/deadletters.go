@@ -121,8 +121,8 @@ func (s *Store) sealDeadLetters(ctx context.Context, tx *sql.Tx) error {
 }
 
 // deleteOfRecords deletes the rows of table (dead_letters,
-// identity_journal, record_ids, record_ids_new) that name one of records
-// by connection, stream and record id, and returns how many.
+// identity_journal, record_ids and its staging tables) that name one of
+// records by connection, stream and record id, and returns how many.
 func (a *applier) deleteOfRecords(table string, records []*gnode) (int, error) {
 	var n int64
 	for part := range slices.Chunk(records, 300) {

@@ -325,7 +325,7 @@ func (s *Store) Erase(ctx context.Context, tenant, memberID, eraseAction string,
 		if out.DeadLetters, err = a.deleteOfRecords("dead_letters", records); err != nil {
 			return err
 		}
-		for _, table := range []string{"record_ids", "record_ids_new"} {
+		for _, table := range []string{"record_ids", "record_ids_mid", "record_ids_new"} {
 			if _, err := a.deleteOfRecords(table, records); err != nil {
 				return err
 			}

@@ -556,8 +556,9 @@ func TestEraseKeepsOthersNeverMerge(t *testing.T) {
 	}
 }
 
-// New links wait in links_new and are merged into links in bulk: wherever
-// a link is, it resolves the same, and is counted once.
+// New links wait in links_new and are merged in bulk into links_mid, and
+// from there into links: wherever a link is, it resolves the same, and is
+// counted once.
 func TestMergedLinksResolveTheSame(t *testing.T) {
 	t.Parallel()
 	pop := generate(7, 500)
@@ -567,7 +568,8 @@ func TestMergedLinksResolveTheSame(t *testing.T) {
 		s, _ := openWith(t, sqlite.Options{MergeLinksAt: at})
 		feed(t, s, pop.records, 1)
 		// The records are found again wherever their platform ids are
-		// (record_ids or record_ids_new): a second sync changes nothing.
+		// (record_ids, record_ids_mid or record_ids_new): a second sync
+		// changes nothing.
 		refs := map[string]bool{}
 		for _, g := range pop.records {
 			refs[g.ref()] = true
@@ -580,8 +582,8 @@ func TestMergedLinksResolveTheSame(t *testing.T) {
 		if stored != len(refs) || ids != len(refs) {
 			t.Fatalf("merge at %d: %d records and %d platform ids stored after two syncs of %d", at, stored, ids, len(refs))
 		}
-		var merged, waiting int
-		if err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM links), (SELECT COUNT(*) FROM links_new)`).Scan(&merged, &waiting); err != nil {
+		var merged, mid, waiting int
+		if err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM links), (SELECT COUNT(*) FROM links_mid), (SELECT COUNT(*) FROM links_new)`).Scan(&merged, &mid, &waiting); err != nil {
 			t.Fatal(err)
 		}
 		stats, err := s.Stats(t.Context(), "t1")
@@ -590,20 +592,20 @@ func TestMergedLinksResolveTheSame(t *testing.T) {
 		}
 		switch at {
 		case 0:
-			if merged != 0 || waiting == 0 {
-				t.Fatalf("default: %d links merged, %d waiting; want none merged", merged, waiting)
+			if merged+mid != 0 || waiting == 0 {
+				t.Fatalf("default: %d links merged, %d in the middle, %d waiting; want none merged", merged, mid, waiting)
 			}
 		case 1:
-			if waiting != 0 || merged == 0 {
-				t.Fatalf("merge at 1: %d links merged, %d waiting; want none waiting", merged, waiting)
+			if waiting != 0 || merged == 0 || mid >= 10*at {
+				t.Fatalf("merge at 1: %d links merged, %d in the middle, %d waiting; want none waiting", merged, mid, waiting)
 			}
 		default:
-			if merged == 0 || waiting >= at {
-				t.Fatalf("merge at %d: %d links merged, %d waiting", at, merged, waiting)
+			if merged == 0 || mid == 0 || waiting >= at {
+				t.Fatalf("merge at %d: %d links merged, %d in the middle, %d waiting", at, merged, mid, waiting)
 			}
 		}
-		if stats.Links != int64(merged+waiting) || stats.Identities == 0 {
-			t.Fatalf("merge at %d: stats %+v, %d links stored", at, stats, merged+waiting)
+		if stats.Links != int64(merged+mid+waiting) || stats.Identities == 0 {
+			t.Fatalf("merge at %d: stats %+v, %d links stored", at, stats, merged+mid+waiting)
 		}
 		got := canonical(partition(t, s))
 		if at == 0 {

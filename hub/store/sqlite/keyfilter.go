@@ -11,7 +11,7 @@ import (
 // are no: each lookup that finds nothing still reads a page of an index
 // (at 1M members, ~2.5 µs an identifier, a fifth of the writer's time;
 // with real, randomly spread ids, more). The filter is a Bloom filter of
-// every identifier key in links and links_new and every record's refKey:
+// every identifier key in identifier_links and every record's refKey:
 // a key it does not hold is certainly not stored; a key it holds is looked
 // up as before (a false positive costs that lookup, nothing else).
 //

@@ -249,7 +249,69 @@ func undoMigration10(t *testing.T, s *sqlite.Store) {
 // undoMigration11 drops the schedulers table.
 func undoMigration11(t *testing.T, s *sqlite.Store) {
 	t.Helper()
+	undoMigration12(t, s)
 	execAll(t, s, `DROP TABLE schedulers`, `DELETE FROM schema_migrations WHERE version = 11`)
+}
+
+// undoMigration12 moves the middle tables' rows into links and record_ids
+// and drops them.
+func undoMigration12(t *testing.T, s *sqlite.Store) {
+	t.Helper()
+	execAll(t, s, `INSERT INTO links SELECT * FROM links_mid`, `INSERT INTO record_ids SELECT * FROM record_ids_mid`,
+		`DROP VIEW identifier_links`, `DROP VIEW source_ids`, `DROP TABLE links_mid`, `DROP TABLE record_ids_mid`, `DROP TABLE staged_rows`,
+		`CREATE VIEW identifier_links AS SELECT tenant, ikey, src FROM links UNION ALL SELECT tenant, ikey, src FROM links_new`,
+		`CREATE VIEW source_ids AS SELECT tenant, connection, stream, record_id, src FROM record_ids
+			UNION ALL SELECT tenant, connection, stream, record_id, src FROM record_ids_new`,
+		`DELETE FROM sqlite_stat1 WHERE tbl IN ('links_mid', 'record_ids_mid')`, `DELETE FROM schema_migrations WHERE version = 12`)
+}
+
+// A store from before migration 12 holds its links and record ids in the
+// large tables and the staged ones. Opening it adds the middle tables:
+// every record and link is found where it was, and the next merges go
+// through the middle tables into the large ones.
+func TestMigration12KeepsLinksAndRecordsWhereTheyAre(t *testing.T) {
+	t.Parallel()
+	s, path := openWith(t, sqlite.Options{MergeLinksAt: 2})
+	pop := generate(12, 60)
+	feed(t, s, pop.records, 1)
+	want := canonical(partition(t, s))
+	undoMigration12(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen(t, path, sqlite.Options{MergeLinksAt: 2})
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := s.DB().QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(`SELECT COUNT(*) FROM links_mid`) + count(`SELECT COUNT(*) FROM record_ids_mid`); n != 0 {
+		t.Fatalf("%d rows in the new middle tables", n)
+	}
+	if got := canonical(partition(t, s)); got != want {
+		t.Fatal("another partition after migration 12")
+	}
+	sources := count(`SELECT COUNT(*) FROM sources`)
+	feed(t, s, pop.records, 2) // nothing new: every record is found again
+	if n := count(`SELECT COUNT(*) FROM sources`); n != sources {
+		t.Fatalf("%d records after a second sync of the same, want %d", n, sources)
+	}
+	links := count(`SELECT COUNT(*) FROM links`)
+	more := generate(13, 60)
+	for i := range more.records {
+		more.records[i].rec.ID = "more-" + more.records[i].rec.ID
+	}
+	feed(t, s, more.records, 1)
+	// Merged at 2 into the middle tables, and from them at 20 into links.
+	if n := count(`SELECT COUNT(*) FROM links`); n <= links {
+		t.Fatalf("links %d after another sync, %d before: nothing merged through links_mid", n, links)
+	}
+	if n, ids := count(`SELECT COUNT(*) FROM sources`), count(`SELECT COUNT(*) FROM source_ids`); ids != n {
+		t.Fatalf("%d records, %d platform ids", n, ids)
+	}
 }
 
 // migrateAgain closes s, whose store at path an undo took back to an

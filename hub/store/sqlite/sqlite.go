@@ -35,8 +35,8 @@ type Store struct {
 	db  *sql.DB
 	box *secret.Box
 	now func() time.Time
-	// mergeLinksAt: links_new is merged into links once it holds this
-	// many rows (see applier.mergeLinks).
+	// mergeLinksAt: links_new and record_ids_new are merged into the
+	// middle tables once they hold this many rows (see MergeStaged).
 	mergeLinksAt int
 
 	mu    sync.Mutex
@@ -56,8 +56,10 @@ var _ store.Store = (*Store)(nil)
 type Options struct {
 	// Now is the clock used for bookkeeping times; default time.Now.
 	Now func() time.Time
-	// MergeLinksAt is how many new identifier links wait in links_new
-	// before they are merged into links; default 50,000 (DefaultMergeLinksAt).
+	// MergeLinksAt is how many new identifier links (and records' platform
+	// ids) wait in links_new (record_ids_new) before they are merged into
+	// links_mid (record_ids_mid), which are merged into links (record_ids)
+	// at ten times that; default 50,000 (DefaultMergeLinksAt).
 	MergeLinksAt int
 	// KeyFilterAfter is how many identifiers the store looks up in the
 	// index, for a tenant that has links but no key filter, before it

@@ -746,19 +746,19 @@ func TestSchedulersAreTheLiveProcesses(t *testing.T) {
 	}
 }
 
-// A record id in both record_ids and record_ids_new (a bug of the store,
-// which looks every record up before it inserts one) fails the batch that
-// would merge them, with an error naming the record.
+// A record id in both record_ids_mid and record_ids_new (a bug of the
+// store, which looks every record up before it inserts one) fails the
+// batch that would merge them, with an error naming the record.
 func TestMergeOfARecordStoredTwiceNamesIt(t *testing.T) {
 	t.Parallel()
 	s, _ := openWith(t, sqlite.Options{MergeLinksAt: 2})
 	apply(t, s, "crm", nil, member("r1", openid("wx", "o1")), member("r2", openid("wx", "o2")))
-	if _, err := s.DB().ExecContext(t.Context(), `INSERT INTO record_ids_new SELECT tenant, connection, stream, record_id, src FROM record_ids WHERE record_id = 'r1'`); err != nil {
+	if _, err := s.DB().ExecContext(t.Context(), `INSERT INTO record_ids_new SELECT tenant, connection, stream, record_id, src FROM record_ids_mid WHERE record_id = 'r1'`); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.ApplyBatch(t.Context(), store.Batch{Tenant: "t1", Job: "j-crm", Connection: "crm", Stream: "members",
 		Records: []sdk.Record{member("r3", openid("wx", "o3"))}, At: time.Unix(1700000100, 0)})
-	if err == nil || !strings.Contains(err.Error(), "record crm/members/r1 is in both record_ids and record_ids_new") {
+	if err == nil || !strings.Contains(err.Error(), "record crm/members/r1 is in both record_ids_mid and record_ids_new") {
 		t.Fatalf("batch = %v, want an error naming crm/members/r1", err)
 	}
 }
