@@ -16,6 +16,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,8 +120,19 @@ const checkpointEvery = 250 * time.Millisecond
 // goroutine until the returned func is called. A passive checkpoint never
 // blocks writers, so a sync's transactions do not wait for the copy and its
 // fsyncs; the WAL restarts from its beginning once a checkpoint caught up.
+// The goroutine keeps one OS thread, which runs at a lower CPU priority
+// (see background): on a busy machine the copy, which can wait, yields the
+// CPU to the writer, which a sync waits for.
 func (s *Store) checkpoints(every time.Duration) (stop func()) {
+	lowered := false
 	return periodic.Run(context.Background(), every, func(ctx context.Context) {
+		if !lowered {
+			// Never unlocked: the thread ends with the goroutine instead of
+			// going back to the runtime at the lower priority.
+			runtime.LockOSThread()
+			background()
+			lowered = true
+		}
 		// A failed checkpoint is retried at the next tick; a writer still
 		// checkpoints itself past the threshold.
 		_, _ = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
