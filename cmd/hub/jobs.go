@@ -49,7 +49,7 @@ func jobsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			started := time.Time{}
+			var started time.Time
 			if len(schedulers) > 0 {
 				started = schedulers[0].StartedAt
 			} else {

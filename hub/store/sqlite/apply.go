@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -546,14 +547,7 @@ func (a *applier) bulkStatement(head string, width, n int, shared uint64) string
 	}
 	var b strings.Builder
 	b.WriteString(head)
-	num := make([]int, width) // the parameter number of each shared column
-	next := 1
-	for c := range width {
-		if shared&(1<<c) != 0 {
-			num[c] = next
-			next++
-		}
-	}
+	next := bits.OnesCount64(shared) + 1 // the first row's own values
 	for r := range n {
 		if r > 0 {
 			b.WriteByte(',')
@@ -565,7 +559,8 @@ func (a *applier) bulkStatement(head string, width, n int, shared uint64) string
 			}
 			b.WriteByte('?')
 			if shared&(1<<c) != 0 {
-				b.WriteString(strconv.Itoa(num[c]))
+				// The shared columns before it, and itself.
+				b.WriteString(strconv.Itoa(bits.OnesCount64(shared & (1<<(c+1) - 1))))
 			} else {
 				b.WriteString(strconv.Itoa(next))
 				next++
