@@ -47,17 +47,21 @@ func benchCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(out, "channelhub bench: %d synthetic members (~2.5 identifiers each), %d CPUs, %s\n\n", records, runtime.NumCPU(), runtime.Version())
 
 			quiesce()
+			stealTransport := startSteal()
 			transport, err := benchTransport(ctx, abs, records)
 			if err != nil {
 				return fmt.Errorf("transport floor: %w", err)
 			}
 			fmt.Fprintf(out, "  transport floor  plugin → gRPC record batches, discarded         %9.0f records/s\n", transport)
+			steal := []string{"transport " + stealText(stealTransport)}
 			quiesce()
+			stealInsert := startSteal()
 			insert, err := benchInsert(ctx, records)
 			if err != nil {
 				return fmt.Errorf("insert floor: %w", err)
 			}
 			fmt.Fprintf(out, "  insert floor     the same rows, 1,000-row transactions, SQLite   %9.0f rows/s\n", insert)
+			steal = append(steal, "insert "+stealText(stealInsert))
 			tmp, err := os.MkdirTemp("", "hub-bench-e2e")
 			if err != nil {
 				return err
@@ -69,24 +73,31 @@ func benchCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("end to end (%d): %w", records/10, err)
 			}
 			quiesce()
+			stealFull := startSteal()
 			full, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "full"), records, "sequential")
 			if err != nil {
 				return fmt.Errorf("end to end (%d): %w", records, err)
 			}
+			steal = append(steal, "end to end "+stealText(stealFull))
 			quiesce()
+			stealRows := startSteal()
 			rows, err := benchStoreRows(ctx, filepath.Join(tmp, "full", "data"), filepath.Join(tmp, "rows"))
 			if err != nil {
 				return fmt.Errorf("store rows floor: %w", err)
 			}
+			steal = append(steal, "store floor "+stealText(stealRows))
 			fmt.Fprintf(out, "  store floor      the rows that sync stored, inserted alone       %9.0f records/s\n", rows.rate)
 			fmt.Fprintf(out, "                   (%d members, %d records, %d identifier links; %d-record transactions, no lookups)\n", rows.members, rows.records, rows.links, engine.GroupRecords)
 			fmt.Fprintf(out, "  end to end       plugin → gRPC → mapping → identity → SQLite     %9.0f records/s\n", full.rate)
 			fmt.Fprintf(out, "                   = %.2f × transport floor, %.2f × insert floor, %.2f × store floor (bar: ≥ 50,000 records/s)\n", full.rate/transport, full.rate/insert, full.rate/rows.rate)
+			fmt.Fprintf(out, "                   (%.1f s, %.1f s of CPU, the hub's and its plugin's)\n", full.took.Seconds(), full.cpu.Seconds())
 			quiesce()
+			stealRandom := startSteal()
 			random, err := benchEndToEnd(ctx, abs, filepath.Join(tmp, "random"), records, "random")
 			if err != nil {
 				return fmt.Errorf("end to end, random ids: %w", err)
 			}
+			steal = append(steal, "random ids "+stealText(stealRandom))
 			os.RemoveAll(filepath.Join(tmp, "random"))
 			fmt.Fprintf(out, "  random ids       the same with ids in no order, as real openids   %9.0f records/s = %.2f × sequential ids\n", random.rate, random.rate/full.rate)
 			fmt.Fprintf(out, "  peak RSS (hub)   %d records: %d MB; %d records: %d MB; random ids: %d MB (bar: < 300 MB whatever the count)\n",
@@ -103,6 +114,7 @@ func benchCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "  identity         %d records → %d identifier links → %d members (%d merges)\n", records, full.links, full.members, full.merges)
 			fmt.Fprintf(out, "                   resolved end to end at %9.0f links/s (bar: ≥ 100,000 links/s), peak RSS %d MB\n", float64(full.links)/full.took.Seconds(), full.rssMB)
+			fmt.Fprintf(out, "  host steal       %s of the machine's CPU time, taken by other guests of its host\n", strings.Join(steal, ", "))
 			return nil
 		},
 	}
@@ -349,9 +361,12 @@ func (t tableRows) insert(ctx context.Context, tx *sql.Tx, table string) error {
 }
 
 type e2eResult struct {
-	rate            float64
-	took            time.Duration
-	rssMB           int64
+	rate  float64
+	took  time.Duration
+	rssMB int64
+	// cpu is the CPU time the sync used, the hub's and its plugin's (wait4
+	// counts a child's reaped children in its usage).
+	cpu             time.Duration
 	members, merges int64
 	links           int64
 }
@@ -397,6 +412,7 @@ tenants:
 	err = cmd.Wait()
 	took := time.Since(start)
 	res.rssMB = peak() >> 20
+	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if err != nil {
 		return res, fmt.Errorf("%w: %s", err, stderr.String())
 	}

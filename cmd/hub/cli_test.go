@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -351,6 +352,7 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	for _, want := range []string{
 		"transport floor", "insert floor", "store floor", "end to end", "random ids", "peak RSS (hub)",
 		"backfill taobao", "backfill douyin", "identity",
+		"host steal       transport ", ", insert ", ", end to end ", ", store floor ", ", random ids ",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("no %q figure in:\n%s", want, out)
@@ -362,6 +364,14 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 			var m, r int
 			if _, err := fmt.Sscanf(line, "(%d members, %d records, %d identifier links;", &m, &r, &linksStored); err != nil || r != 3000 {
 				t.Errorf("store floor copied %q: %v", line, err)
+			}
+		}
+		if strings.HasSuffix(line, "of CPU, the hub's and its plugin's)") {
+			// The sync's CPU time, the hub's and its plugin's: more than
+			// none, and no more than every core gives in the sync's time.
+			var took, cpu float64
+			if _, err := fmt.Sscanf(line, "(%f s, %f s of CPU", &took, &cpu); err != nil || took <= 0 || cpu <= 0 || cpu > took*float64(runtime.NumCPU())+0.5 {
+				t.Errorf("end to end CPU line %q: took %v, CPU %v, %v", line, took, cpu, err)
 			}
 		}
 		if strings.HasPrefix(line, "identity ") {
