@@ -7,7 +7,16 @@ import "syscall"
 // when both want it.
 const backgroundNice = 10
 
-// background lowers the calling OS thread's CPU priority to backgroundNice.
-// Linux keeps a nice value per thread, so the rest of the process keeps
-// its own. Failing to lower it changes nothing but speed.
-func background() { _ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), backgroundNice) }
+// background lowers the calling OS thread's CPU priority to backgroundNice
+// and reports whether it did. Linux keeps a nice value per thread, so the
+// rest of the process keeps its own. It leaves the process's main thread
+// as it is: the Go runtime parks that thread, instead of ending it, when a
+// goroutine locked to it exits, so it would stay at the lower priority
+// after the store closed. Failing to lower it changes nothing but speed.
+func background() bool {
+	tid := syscall.Gettid()
+	if tid == syscall.Getpid() {
+		return false
+	}
+	return syscall.Setpriority(syscall.PRIO_PROCESS, tid, backgroundNice) == nil
+}

@@ -127,11 +127,15 @@ func (s *Store) checkpoints(every time.Duration) (stop func()) {
 	lowered := false
 	return periodic.Run(context.Background(), every, func(ctx context.Context) {
 		if !lowered {
-			// Never unlocked: the thread ends with the goroutine instead of
-			// going back to the runtime at the lower priority.
+			// Once lowered, never unlocked: the thread ends with the
+			// goroutine instead of going back to the runtime at the lower
+			// priority. A thread background leaves alone (the main thread,
+			// which the runtime would keep) goes back at once, and the next
+			// tick tries again.
 			runtime.LockOSThread()
-			background()
-			lowered = true
+			if lowered = background(); !lowered {
+				runtime.UnlockOSThread()
+			}
 		}
 		// A failed checkpoint is retried at the next tick; a writer still
 		// checkpoints itself past the threshold.
